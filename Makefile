@@ -1,0 +1,25 @@
+# Two commands do everything on a fresh machine with Python 3.11:
+#   make demo   install, serve the bundled demo sites, crawl them all, print a summary
+#   make test   install, run the whole test suite
+PYTHON ?= python3
+VENV   ?= .venv
+BIN    := $(VENV)/bin
+STAMP  := $(VENV)/.installed
+
+.PHONY: demo test install eval bench clean
+
+$(STAMP): requirements.txt
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --disable-pip-version-check -r requirements.txt
+	touch $(STAMP)
+
+install: $(STAMP)
+
+demo: $(STAMP)
+	$(BIN)/scrapy demo
+
+test: $(STAMP)
+	$(BIN)/python -m pytest -n 2 --dist loadgroup -q -rs tests
+
+clean:
+	rm -rf $(VENV) archive .pytest_cache

@@ -1,0 +1,71 @@
+"""The archive's datasets and their columns: the analysts' contract.
+
+Changing a column here is a schema change of the archive: add columns at the
+end with a default, never rename or retype one in place.
+"""
+
+from __future__ import annotations
+
+import pyarrow as pa
+
+TS = pa.timestamp("us", tz="UTC")
+
+ARTICLE_SCHEMA = pa.schema(
+    [
+        pa.field("article_id", pa.string(), nullable=False),
+        pa.field("version", pa.int16(), nullable=False),
+        pa.field("url", pa.string(), nullable=False),
+        pa.field("canonical_url", pa.string(), nullable=False),
+        pa.field("source", pa.string(), nullable=False),
+        pa.field("region", pa.string()),
+        pa.field("country", pa.string()),
+        pa.field("language", pa.string()),
+        pa.field("title", pa.string()),
+        pa.field("lead", pa.string()),
+        pa.field("body", pa.string()),
+        pa.field("authors", pa.list_(pa.string())),
+        pa.field("section", pa.string()),
+        pa.field("tags", pa.list_(pa.string())),
+        pa.field("image_captions", pa.list_(pa.string())),
+        pa.field("published_at", TS),
+        pa.field("published_at_raw", pa.string()),
+        pa.field("modified_at", TS),
+        pa.field("modified_at_raw", pa.string()),
+        pa.field("crawled_at", TS, nullable=False),
+        pa.field("content_hash", pa.string(), nullable=False),
+        pa.field("word_count", pa.int32()),
+        pa.field("field_sources", pa.map_(pa.string(), pa.string())),
+        pa.field("discovered_via", pa.string()),
+        pa.field("http_status", pa.int16()),
+        pa.field("run_id", pa.string(), nullable=False),
+    ]
+)
+
+DUPLICATE_SCHEMA = pa.schema(
+    [
+        pa.field("article_id", pa.string(), nullable=False),  # the kept copy
+        pa.field("duplicate_url", pa.string(), nullable=False),
+        pa.field("source", pa.string(), nullable=False),  # the duplicate's source
+        pa.field("title", pa.string()),
+        pa.field("similarity", pa.float32()),
+        pa.field("method", pa.string(), nullable=False),  # url | exact | near
+        pa.field("run_id", pa.string(), nullable=False),
+        pa.field("crawled_at", TS, nullable=False),
+    ]
+)
+
+# Columns whose few distinct values make dictionary encoding pay off.
+DICTIONARY_COLUMNS = {
+    "articles": ["source", "region", "country", "language", "section", "discovered_via", "run_id"],
+    "duplicates": ["source", "method", "run_id"],
+    "runs": ["run_id", "source", "status"],
+}
+
+# Sort order inside each file, so min/max statistics prune by source and date.
+SORT_KEYS = {
+    "articles": [("source", "ascending"), ("published_at", "ascending"), ("article_id", "ascending")],
+    "duplicates": [("source", "ascending"), ("crawled_at", "ascending")],
+    "runs": [("started_at", "ascending"), ("source", "ascending")],
+}
+
+SCHEMAS = {"articles": ARTICLE_SCHEMA, "duplicates": DUPLICATE_SCHEMA}
