@@ -1,0 +1,1 @@
+"""Text-cleaning rules for extracted articles (see :mod:`pipelines.cleaning.rules`)."""

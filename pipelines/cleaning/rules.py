@@ -1,0 +1,198 @@
+"""Cleaning rules: each one small, named, and tested on real examples (tests/test_cleaning.py).
+
+Text rules take and return a string. Paragraph rules take and return a list of
+paragraphs (plus whatever they move elsewhere).
+"""
+
+from __future__ import annotations
+
+import html as htmllib
+import re
+import unicodedata
+
+# --------------------------------------------------------------------------- text rules
+
+_ZERO_WIDTH = re.compile(r"[\u200b-\u200f\u2028\u2029\u202a-\u202e\u2060-\u2064\ufeff\u00ad]")
+_SPACES = re.compile(r"[ \t\r\f\v\u00a0\u1680\u2000-\u200a\u202f\u205f\u3000]+")
+_ENTITY = re.compile(r"&(?:#\d{2,7}|#x[0-9a-fA-F]{2,6}|[a-zA-Z][a-zA-Z0-9]{1,31});")
+
+
+def nfc(text: str) -> str:
+    """Canonical composition: 'Việt' typed with combining marks equals the precomposed one."""
+    return unicodedata.normalize("NFC", text)
+
+
+def remove_zero_width(text: str) -> str:
+    """Zero-width spaces/joiners, BOMs, soft hyphens and bidi marks leave no trace."""
+    return _ZERO_WIDTH.sub("", text)
+
+
+def normalize_spaces(text: str) -> str:
+    """No-break and exotic spaces become one plain space; paragraph breaks survive, lines are trimmed."""
+    paras = []
+    for para in re.split(r"\n\s*\n", text):
+        lines = [_SPACES.sub(" ", ln).strip() for ln in para.split("\n")]
+        para = " ".join(ln for ln in lines if ln)
+        if para:
+            paras.append(para)
+    return "\n\n".join(paras)
+
+
+def unescape_entities(text: str) -> str:
+    """Entities that survived (double-escaped CMS output: '&amp;quot;') are decoded, twice at most."""
+    for _ in range(2):
+        if not _ENTITY.search(text):
+            break
+        text = htmllib.unescape(text)
+    return text
+
+
+def clean_text(text: str | None) -> str | None:
+    """All text rules in order; None stays None, empty becomes None."""
+    if text is None:
+        return None
+    text = normalize_spaces(remove_zero_width(nfc(unescape_entities(text))))
+    return text or None
+
+
+# --------------------------------------------------------------------------- paragraph rules
+
+# A paragraph that is nothing but page furniture (the whole line matches).
+_FURNITURE_LINE = re.compile(
+    r"^(?:tin liên quan|xem thêm|xem tiếp|đọc thêm|đọc tiếp|chia sẻ|chia sẻ bài viết|in bài|in bài viết|phản hồi|"
+    r"gửi phản hồi|gửi bình luận|bình luận|các tin khác|tin khác|tin cùng chuyên mục|cùng chuyên mục|"
+    r"ý kiến bạn đọc|ý kiến của bạn|bạn nghĩ sao\??|tin mới|tin mới nhất|tin nổi bật|đọc nhiều|xem nhiều|"
+    r"trở lại [^.]{1,40}|về trang chủ(?: đề)?|copy link|sao chép liên kết|copy link thành công|link bài gốc|"
+    r"lấy link|theo dõi .{1,40} trên google news|quảng cáo|advertisement|từ khóa|từ khoá|tags?|chủ đề|"
+    r"tham khảo thêm|bài liên quan|bài viết liên quan|có thể bạn quan tâm|đừng bỏ lỡ|video đang được xem nhiều)"
+    r"\s*[:.…]*\s*$",
+    re.I,
+)
+# Copyright / imprint lines.
+_COPYRIGHT = re.compile(
+    r"^(?:©|\(c\)|copyright\b|bản quyền\b|.{0,80}\bgiữ bản quyền\b|.{0,60}\ball rights reserved\b|"
+    r"cơ quan chủ quản\b|giấy phép (?:số|hoạt động)\b|tổng biên tập\s*:|ghi rõ nguồn\b|"
+    r".{0,60}\bnghiêm cấm sao chép\b)",
+    re.I,
+)
+# A heading after which everything is related links / comments (cut the tail of the body there).
+_TAIL_HEADING = re.compile(
+    r"^(?:tin liên quan|các tin khác|tin cùng chuyên mục|cùng chuyên mục|ý kiến bạn đọc|bình luận|"
+    r"tham khảo thêm|bài liên quan|có thể bạn quan tâm|xem thêm|đọc thêm)\s*[:.…]*\s*$",
+    re.I,
+)
+
+
+def is_furniture(para: str) -> bool:
+    """A whole paragraph that is page furniture or a copyright line."""
+    return bool(_FURNITURE_LINE.match(para) or _COPYRIGHT.match(para))
+
+
+def drop_furniture(paras: list[str]) -> list[str]:
+    """Drop furniture paragraphs; a related-links heading in the last third cuts the tail there."""
+    out: list[str] = []
+    n = len(paras)
+    for i, para in enumerate(paras):
+        if _TAIL_HEADING.match(para) and n >= 3 and i >= (2 * n) // 3:
+            break
+        if is_furniture(para):
+            continue
+        out.append(para)
+    return out
+
+
+_END_MARK = re.compile(r"\s*\.?/\.\s*$")
+
+
+def strip_end_mark(paras: list[str]) -> list[str]:
+    """The official-press end mark './.' (or '/.') after the last sentence is not text."""
+    if not paras:
+        return paras
+    last = _END_MARK.sub(".", paras[-1]).strip() if _END_MARK.search(paras[-1]) else paras[-1]
+    if last in ("", "."):
+        return paras[:-1]
+    return paras[:-1] + [last]
+
+
+_CREDIT = re.compile(
+    r"^\(?\s*(?:theo|nguồn|nguồn tin|tổng hợp từ|lược dịch theo)\s*:?\s*"
+    r"(?P<who>[^()\n]{2,60}?)\s*\)?\s*\.?$",
+    re.I,
+)
+_NAME_WORD = r"(?:[A-ZÀ-Ỹ][a-zà-ỹ]*\.?|[A-ZÀ-Ỹ]{1,}\.?)"
+_LONE_NAME = re.compile(
+    rf"^(?:{_NAME_WORD}\s+){{0,4}}{_NAME_WORD}(?:\s*\((?:tổng hợp|TTXVN|theo [^)]{{2,40}})\))?\s*(?:[-–]\s*{_NAME_WORD}(?:\s+{_NAME_WORD}){{0,4}})?$"
+)
+
+
+def _names_in(text: str) -> list[str]:
+    return [n.strip() for n in re.split(r"\s*[-–,;/]\s*|\s+và\s+", text) if n.strip()]
+
+
+def move_credit_lines(paras: list[str], authors: list[str]) -> tuple[list[str], list[str]]:
+    """Trailing 'Theo TTXVN' / 'Nguồn: ...' lines and a lone author name at the end go to ``authors``."""
+    authors = list(authors)
+    paras = list(paras)
+    for _ in range(3):  # a credit, then a name, at most a few lines
+        if len(paras) < 2:
+            break
+        last = paras[-1].strip()
+        m = _CREDIT.match(last)
+        who = None
+        if m and len(last) <= 80:
+            who = m.group("who").strip(" .")
+        elif len(last) <= 60 and _LONE_NAME.match(last):
+            who = re.sub(r"\s*\((?:tổng hợp)\)\s*$", "", last).strip(" .")
+        if not who:
+            break
+        for name in [who] if m else _names_in(who):
+            if name and name.lower() not in {a.lower() for a in authors}:
+                authors.append(name)
+        paras.pop()
+    return paras, authors
+
+
+def _key(text: str) -> str:
+    return " ".join(re.findall(r"\w+", text.casefold()))
+
+
+def drop_lead_repeat(lead: str | None, paras: list[str]) -> list[str]:
+    """The lead printed again as the first body paragraph is dropped from the body."""
+    if not lead or not paras:
+        return paras
+    if _key(paras[0]) == _key(lead):
+        return paras[1:]
+    return paras
+
+
+def captions_once(paras: list[str], captions: list[str], lead: str | None) -> tuple[list[str], list[str]]:
+    """A caption is kept once: repeated caption paragraphs in the body collapse to the first;
+    captions equal to the lead are dropped from the caption list (the lead keeps them)."""
+    keys = {_key(c) for c in captions if c}
+    seen: set[str] = set()
+    out = []
+    for para in paras:
+        k = _key(para)
+        if k in keys:
+            if k in seen:
+                continue
+            seen.add(k)
+        out.append(para)
+    lead_key = _key(lead or "")
+    kept: list[str] = []
+    for cap in captions:
+        k = _key(cap)
+        if not k or (lead_key and k == lead_key) or k in {_key(c) for c in kept}:
+            continue
+        kept.append(cap)
+    return out, kept
+
+
+def dedupe_adjacent(paras: list[str]) -> list[str]:
+    """The same paragraph twice in a row (markup printing text for two layouts) is kept once."""
+    out: list[str] = []
+    for para in paras:
+        if out and _key(out[-1]) == _key(para):
+            continue
+        out.append(para)
+    return out

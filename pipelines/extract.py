@@ -1,0 +1,130 @@
+"""Step 1: layered field extraction from the decoded page.
+
+``extract_fields(html, url, source, hints)`` parses the page once and reads
+each field from the first layer that has it:
+
+1. the source's :class:`~crawler.sources.base.Layout` rules (``rules``), with
+   ``Layout.drop`` furniture removed from the shared tree first;
+2. JSON-LD (``jsonld``), then ``<meta>``/OpenGraph (``meta``), then ``<time>`` (``time``);
+3. what discovery said (feed/sitemap ``hints``: ``feed``);
+4. the generic extractor and page-level fallbacks (``generic``), the URL (``url``).
+
+The layout is chosen with ``source.layout_for(date)`` where the date is the
+page's metadata date (or the discovery hint), read before any rule runs.
+``field_sources`` records the layer of every field that was found.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+
+from pipelines.extraction.generic import generic_body
+from pipelines.extraction.metadata import read_metadata
+from pipelines.extraction.rules import apply_layout
+from pipelines.extraction.tree import compiled_xpath, parse_html, text_of
+
+logger = logging.getLogger(__name__)
+
+TEXT_FIELDS = ("title", "lead", "body", "section", "published_at_raw", "modified_at_raw", "canonical_url")
+LIST_FIELDS = ("authors", "tags", "image_captions")
+_X_H1 = compiled_xpath("//h1")
+_X_TITLE = compiled_xpath("//title")
+_TITLE_SUFFIX = re.compile(r"\s+[-|–—:]\s+[^-|–—:]{2,40}$")
+_URL_DATE = re.compile(r"(?<!\d)(20\d\d)(0[1-9]|1[0-2])(0[1-9]|[12]\d|3[01])([01]\d|2[0-3])([0-5]\d)")
+
+
+def _layout_date(source, meta: dict, hints: dict):
+    """A publication date good enough to pick the layout version (day precision)."""
+    if source is None or len(source.layouts) < 2:
+        return None
+    from pipelines.dates import parse_date  # local: dates imports nothing from here, but keep import cheap
+
+    for raw in ((meta.get("published_at_raw") or (None,))[0], hints.get("published_raw")):
+        if raw:
+            dt, _ = parse_date(str(raw), fetched_at=None, tz=source.timezone)
+            if dt is not None:
+                return dt.date()
+    return None
+
+
+def _generic_title(tree) -> str | None:
+    for h1 in _X_H1(tree):
+        t = text_of(h1)
+        if len(t) > 5:
+            return t
+    titles = _X_TITLE(tree)
+    if titles:
+        t = text_of(titles[0])
+        return _TITLE_SUFFIX.sub("", t) or t or None
+    return None
+
+
+def _language(value: str | None, default: str | None) -> str | None:
+    if value:
+        code = re.split(r"[-_]", value.strip().lower())[0]
+        if re.fullmatch(r"[a-z]{2,3}", code):
+            return code
+    return default
+
+
+def extract_fields(html: str, url: str | None = None, source=None, hints: dict | None = None, tree=None) -> dict:
+    """Every extracted field plus ``field_sources``; missing fields are None / []."""
+    hints = hints or {}
+    if tree is None:
+        tree = parse_html(html)
+    meta = read_metadata(tree)
+    layout = source.layout_for(_layout_date(source, meta, hints)) if source is not None else None
+    ruled = apply_layout(tree, layout)
+
+    out: dict = {f: None for f in TEXT_FIELDS}
+    out.update({f: [] for f in LIST_FIELDS})
+    sources: dict[str, str] = {}
+
+    def put(field, value, label):
+        if value and not out.get(field):
+            out[field] = value
+            sources[field] = label
+
+    for field, value in ruled.items():
+        put(field, value, "rules")
+    for field, (value, label) in meta.items():
+        if field in ("body", "language"):
+            continue
+        if field in LIST_FIELDS and isinstance(value, str):
+            value = [value]
+        put(field, value, label)
+    put("title", hints.get("title"), "feed")
+    put("published_at_raw", hints.get("published_raw"), "feed")
+    put("modified_at_raw", hints.get("modified_raw"), "feed")
+
+    if not out["body"]:
+        put("body", generic_body(tree, url), "generic")
+    if not out["body"] and "body" in meta:
+        put("body", meta["body"][0], "jsonld")
+    put("title", _generic_title(tree), "generic")
+    if not out["published_at_raw"] and url:
+        m = _URL_DATE.search(url)
+        if m:
+            put("published_at_raw", "{}-{}-{}T{}:{}".format(*m.groups()), "url")
+
+    lang_value = meta.get("language", (None,))[0]
+    out["language"] = _language(lang_value, getattr(source, "language", None))
+    if out["language"]:
+        sources["language"] = meta["language"][1] if lang_value else "rules"
+    out["field_sources"] = sources
+    return out
+
+
+class ExtractPipeline:
+    """Adds the extracted fields to the page item (see :func:`extract_fields`)."""
+
+    @classmethod
+    def from_crawler(cls, crawler):
+        return cls()
+
+    def process_item(self, item, spider):
+        source = getattr(spider, "source", None)
+        url = item.get("response_url") or item.get("url")
+        item.update(extract_fields(item.get("html") or "", url, source, item.get("hints")))
+        return item

@@ -1,0 +1,75 @@
+from datetime import datetime, timezone
+
+import pytest
+
+from pipelines.dates import DatesPipeline, parse_date, resolve_dates
+
+FETCHED = datetime(2026, 11, 26, 5, 0, tzinfo=timezone.utc)  # 12:00 in Hanoi
+
+
+def utc(*a):
+    return datetime(*a, tzinfo=timezone.utc)
+
+
+@pytest.mark.parametrize(
+    "raw, expected",
+    [
+        ("Thứ năm, 2/11/2023, 19:20 (GMT+7)", utc(2023, 11, 2, 12, 20)),
+        ("07/03/2026 08:47", utc(2026, 3, 7, 1, 47)),
+        ("2026-03-07T08:52:11.000 +07:00", utc(2026, 3, 7, 1, 52, 11)),
+        ("Thứ Năm, 26/11/2026 - 08:30", utc(2026, 11, 26, 1, 30)),
+        ("26/11/2026 08:30 GMT+7", utc(2026, 11, 26, 1, 30)),
+        ("Cập nhật: 08:30 ngày 26/11/2026", utc(2026, 11, 26, 1, 30)),
+        ("2026-03-07T00:01:00", utc(2026, 3, 6, 17, 1)),
+        ("2026-03-07T00:05:00+07:00", utc(2026, 3, 6, 17, 5)),
+        ("2026-03-07 08:07", utc(2026, 3, 7, 1, 7)),
+        ("2024-05-03T15:47:42.389Z", utc(2024, 5, 3, 15, 47, 42)),
+        ("Wed, 19 Apr 2017 10:05:00 +0700", utc(2017, 4, 19, 3, 5)),
+        ("Wed, 19 Apr 2017 10:05:00 GMT", utc(2017, 4, 19, 10, 5)),
+        ("2 giờ trước", utc(2026, 11, 26, 3, 0)),
+        ("30 phút trước", utc(2026, 11, 26, 4, 30)),
+        ("hôm qua 08:15", utc(2026, 11, 25, 1, 15)),
+        ("26/11/2026 03:30 GMT", utc(2026, 11, 26, 3, 30)),
+        ("Thứ sáu, 06/03/2026, 07:15 (GMT+7)", utc(2026, 3, 6, 0, 15)),
+    ],
+)
+def test_formats(raw, expected):
+    dt, why = parse_date(raw, FETCHED, "Asia/Ho_Chi_Minh")
+    assert why is None
+    assert dt == expected
+    assert dt.tzinfo is not None
+
+
+def test_dateparser_fallback_for_words():
+    dt, why = parse_date("ngày 5 tháng 3 năm 2026", FETCHED, "Asia/Ho_Chi_Minh")
+    assert why is None and dt.date().isoformat() in ("2026-03-04", "2026-03-05")
+
+
+@pytest.mark.parametrize("raw, reason", [("", "empty"), ("không rõ", "unparsed"), ("01/01/1985 10:00", "before_1990"),
+                                         ("01/01/2030 10:00", "future")])
+def test_rejections(raw, reason):
+    dt, why = parse_date(raw, FETCHED, "Asia/Ho_Chi_Minh")
+    assert dt is None and why.startswith(reason)
+
+
+def test_small_future_tolerance_accepted():
+    dt, why = parse_date("26/11/2026 12:30", FETCHED, "Asia/Ho_Chi_Minh")  # 30 min after fetch
+    assert why is None and dt == utc(2026, 11, 26, 5, 30)
+
+
+def test_invalid_day_is_unparsed_not_crash():
+    assert parse_date("31/02/2026 10:00", FETCHED)[0] is None
+
+
+def test_resolve_falls_back_to_feed_hint():
+    item = {"published_at_raw": "không rõ", "modified_at_raw": None, "fetched_at": FETCHED,
+            "hints": {"published_raw": "Wed, 25 Nov 2026 10:05:00 +0700"}, "field_sources": {}}
+    out = resolve_dates(item, "Asia/Ho_Chi_Minh")
+    assert out["published_at"] == utc(2026, 11, 25, 3, 5)
+    assert item["field_sources"]["published_at_raw"] == "feed"
+
+
+def test_pipeline_records_reason():
+    item = {"published_at_raw": "01/01/2030", "fetched_at": FETCHED, "hints": {}}
+    out = DatesPipeline().process_item(item, None)
+    assert out["published_at"] is None and "future" in out["date_problems"]["published_at"]

@@ -1,0 +1,50 @@
+"""ValidatePipeline: drops with a counted, logged reason."""
+
+import logging
+
+import pytest
+from scrapy.exceptions import DropItem
+
+from pipelines.validate import ValidatePipeline, drop_reason
+
+GOOD = {"url": "https://bao.vn/a", "http_status": 200, "title": "Tiêu đề", "body": " ".join(["chữ"] * 60)}
+
+
+class Stats:
+    def __init__(self):
+        self.values = {}
+
+    def inc_value(self, key, count=1, start=0, spider=None):
+        self.values[key] = self.values.get(key, start) + count
+
+
+@pytest.mark.parametrize(
+    "change, reason",
+    [({"http_status": 500}, "http_status"), ({"title": None}, "no_title"), ({"body": "ngắn"}, "body_too_short"),
+     ({"body": "", "html": '<meta property="og:type" content="website">'}, "not_article")],
+)
+def test_reasons(change, reason):
+    assert drop_reason({**GOOD, **change}) == reason
+
+
+def test_good_item_kept_with_html():
+    item = {**GOOD, "html": "<p>x</p>", "raw_body": b"x"}
+    assert ValidatePipeline(Stats()).process_item(item, None) is item
+
+
+def test_drop_is_counted_and_logged(caplog):
+    stats = Stats()
+    with caplog.at_level(logging.INFO, logger="pipelines.validate"), pytest.raises(DropItem):
+        ValidatePipeline(stats).process_item({**GOOD, "title": ""}, None)
+    assert stats.values == {"pipeline/dropped/no_title": 1}
+    assert "https://bao.vn/a" in caplog.text
+
+
+def test_from_crawler_reads_stats_from_spider_crawler():
+    class Crawler:
+        stats = Stats()
+    class Spider:
+        crawler = Crawler()
+    with pytest.raises(DropItem):
+        ValidatePipeline().process_item({**GOOD, "http_status": 404}, Spider())
+    assert Crawler.stats.values == {"pipeline/dropped/http_status": 1}
