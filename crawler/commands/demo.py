@@ -1,0 +1,55 @@
+"""``scrapy demo``: serve the bundled demo sites and crawl every demo source.
+
+``scrapy demo --serve-only`` only serves them, until interrupted, so one source
+can be crawled by hand with ``scrapy crawl demo_<name> -s DEMO_BASE_URL=...``.
+"""
+
+from __future__ import annotations
+
+import time
+
+from scrapy.commands import ScrapyCommand
+from scrapy.exceptions import UsageError
+
+from crawler.commands._report import crawl_and_report
+from crawler.sources import source_names
+
+
+class Command(ScrapyCommand):
+    requires_project = True
+    requires_crawler_process = False
+    default_settings = {"LOG_LEVEL": "WARNING"}
+
+    def syntax(self):
+        return "[--serve-only] [--port PORT] [--faults a,b]"
+
+    def short_desc(self):
+        return "Serve the bundled demo news sites and crawl them into the archive"
+
+    def add_options(self, parser):
+        super().add_options(parser)
+        parser.add_argument("--serve-only", action="store_true", help="only serve the demo sites until interrupted")
+        parser.add_argument("--port", type=int, default=0, help="port to serve on (default: a free one)")
+        parser.add_argument("--faults", default="", help="comma-separated fault switches of the demo server")
+
+    def run(self, args, opts):
+        if args:
+            raise UsageError("scrapy demo takes no positional arguments")
+        from crawler.demo.server import DemoServer
+
+        faults = tuple(f for f in opts.faults.split(",") if f)
+        server = DemoServer(host="127.0.0.1", port=opts.port, faults=faults)
+        base_url = server.start()
+        try:
+            if opts.serve_only:
+                print(f"serving {base_url}", flush=True)
+                try:
+                    while True:
+                        time.sleep(3600)
+                except KeyboardInterrupt:
+                    return
+            self.settings.set("DEMO_BASE_URL", base_url, priority="cmdline")
+            names = [n for n in source_names() if n.startswith("demo_")]
+            self.exitcode = crawl_and_report(self.settings, names, title="demo")
+        finally:
+            server.stop()
