@@ -69,3 +69,34 @@ SORT_KEYS = {
 }
 
 SCHEMAS = {"articles": ARTICLE_SCHEMA, "duplicates": DUPLICATE_SCHEMA}
+
+# One row per crawl of one source, written by the operations step through `Run.accept("runs", row)`.
+RUN_SCHEMA = pa.schema(
+    [
+        pa.field("run_id", pa.string(), nullable=False),
+        pa.field("source", pa.string(), nullable=False),
+        pa.field("started_at", TS, nullable=False),
+        pa.field("finished_at", TS),
+        pa.field("status", pa.string(), nullable=False),  # finished | failed | killed | ...
+        pa.field("requests", pa.int64()),
+        pa.field("article_pages_fetched", pa.int64()),
+        pa.field("articles_found", pa.int64()),
+        pa.field("articles_archived", pa.int64()),
+        pa.field("duplicates_skipped", pa.int64()),
+        pa.field("dropped", pa.map_(pa.string(), pa.int64())),  # reason -> count
+        pa.field("http_errors", pa.map_(pa.string(), pa.int64())),  # status -> count
+        pa.field("completeness_title", pa.float64()),
+        pa.field("completeness_body", pa.float64()),
+        pa.field("completeness_date", pa.float64()),
+        pa.field("bytes_downloaded", pa.int64()),
+        pa.field("duration_s", pa.float64()),
+        pa.field("publish_delay_s", pa.float64()),  # how late the archive answered, if it was down
+        pa.field("crawler_version", pa.string()),
+        pa.field("notes", pa.string()),
+    ]
+)
+
+SCHEMAS["runs"] = RUN_SCHEMA
+
+# The column whose UTC month names the `month=` partition of a row (None -> "undated").
+PARTITION_TIME_COLUMN = {"articles": "published_at", "duplicates": "crawled_at", "runs": "started_at"}

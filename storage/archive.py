@@ -1,0 +1,204 @@
+"""The archive: a backend (where bytes go) plus the datasets, runs, state and readers on top."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+import os
+from pathlib import Path
+
+import pyarrow as pa
+import pyarrow.dataset as pads
+import pyarrow.parquet as pq
+
+from . import compact as _compact
+from .errors import ArchiveError, CorruptFile, NotFound
+from .journal import Journal
+from .rows import check_name
+from .run import Run, manifest_key
+from .schema import SCHEMAS
+from .state import DedupeState
+
+log = logging.getLogger(__name__)
+
+DATASETS = tuple(SCHEMAS)
+DEFAULT_JOURNAL_ROOT = "~/.cache/newsarchive/journal"
+_RUN_OPTIONS = ("lock_timeout", "publish_timeout", "retry_initial", "retry_max")
+
+
+class Archive:
+    def __init__(self, backend, *, journal_dir: str | os.PathLike | None = None,
+                 journal_max_bytes: int | None = None, **run_options):
+        unknown = set(run_options) - set(_RUN_OPTIONS)
+        if unknown:
+            raise ArchiveError(f"unknown archive options {sorted(unknown)}")
+        self.backend = backend
+        self.display_uri = backend.display_uri
+        self._journal_dir = journal_dir
+        self.journal_max_bytes = journal_max_bytes
+        if journal_max_bytes is None and os.environ.get("ARCHIVE_JOURNAL_MAX_BYTES"):
+            self.journal_max_bytes = int(os.environ["ARCHIVE_JOURNAL_MAX_BYTES"])
+        self.run_options = run_options
+        self._state: DedupeState | None = None
+
+    def __repr__(self) -> str:
+        return f"<Archive {self.display_uri}>"
+
+    # ------------------------------------------------------------------ writing
+    def journal_root(self, journal_dir: str | os.PathLike | None = None) -> Path:
+        """Local folder of this archive's journals: the given one, else ARCHIVE_JOURNAL_DIR or
+        ~/.cache/newsarchive/journal, plus a folder named by a hash of the archive's URI."""
+        if journal_dir or self._journal_dir:
+            return Path(journal_dir or self._journal_dir).expanduser().absolute()
+        base = os.environ.get("ARCHIVE_JOURNAL_DIR") or DEFAULT_JOURNAL_ROOT
+        digest = hashlib.sha256(self.display_uri.encode()).hexdigest()[:16]
+        return Path(base).expanduser().absolute() / digest
+
+    def dedupe_state(self) -> DedupeState:
+        if self._state is None:
+            self._state = DedupeState(self.backend)
+            self._state.refresh()
+        return self._state
+
+    def begin_run(self, run_id: str, journal_dir: str | os.PathLike | None = None) -> Run:
+        check_name(run_id, "run_id")
+        root = self.journal_root(journal_dir)
+        self.recover(root, skip=(run_id,))
+        journal = Journal(root / run_id, max_bytes=self.journal_max_bytes)
+        if not (root / run_id).exists() and self.backend.exists(manifest_key(run_id)):
+            raise ArchiveError(f"run {run_id!r} is already committed in {self.display_uri}")
+        journal.open(meta={"run_id": run_id, "archive": self.display_uri})
+        try:
+            return Run(self, run_id, journal, **self.run_options)  # resumes a dead journal of the same id
+        except BaseException:
+            journal.close()
+            raise
+
+    def recover(self, journal_dir: str | os.PathLike | None = None, skip=()) -> dict:
+        """Publish, exactly once, what runs that died left in their journals."""
+        root = self.journal_root(journal_dir)
+        report = {"recovered": [], "rows": 0, "live": [], "failed": {}}
+        if not root.is_dir():
+            return report
+        for folder in sorted(p for p in root.iterdir() if p.is_dir()):
+            if folder.name in skip:
+                continue
+            journal = Journal(folder, max_bytes=None)
+            if not journal.take_alive():
+                report["live"].append(folder.name)
+                continue
+            meta = journal.meta()
+            if meta.get("archive") not in (None, self.display_uri):
+                journal.close()
+                continue
+            try:
+                journal.open()
+                run = Run(self, folder.name, journal, **self.run_options)
+                pending = run.pending_rows
+                manifest = run.commit(summary={"recovered": True}, status="recovered")
+                if manifest.get("status") == "unpublished":
+                    report["failed"][folder.name] = manifest.get("error")
+                else:
+                    report["recovered"].append(folder.name)
+                    report["rows"] += pending
+            except Exception as exc:  # one bad journal must not block the others
+                log.error("could not recover journal %s: %s", folder, exc)
+                report["failed"][folder.name] = str(exc)
+            finally:
+                journal.close()
+        if report["recovered"]:
+            log.warning("recovered %d run(s) from %s: %s", len(report["recovered"]), root, report["recovered"])
+        return report
+
+    # ------------------------------------------------------------------ reading
+    def manifests(self) -> list[dict]:
+        out = []
+        for obj in self.backend.list("_manifests/"):
+            if obj.key.endswith(".json") and obj.key.count("/") == 1:
+                out.append(json.loads(self.backend.get_bytes(obj.key)))
+        return out
+
+    def files(self, dataset: str) -> list[str]:
+        """The live Parquet files of a dataset (compactions resolved: no row missing or twice)."""
+        if dataset not in SCHEMAS:
+            raise ArchiveError(f"unknown dataset {dataset!r}; expected one of {list(SCHEMAS)}")
+        def listing():
+            return [o.key for o in self.backend.list(f"{dataset}/") if o.key.endswith(".parquet")]
+
+        return _compact.live(self.backend, [], list_again=listing)
+
+    def bad_files(self, keys: list[str]) -> dict[str, str]:
+        """Files whose Parquet footer cannot be read: ``{key: reason}``."""
+        fs, root = self.backend.arrow_filesystem()
+        bad = {}
+        for key in keys:
+            try:
+                with fs.open_input_file(f"{root}/{key}") as fh:
+                    pq.ParquetFile(fh).metadata
+            except (OSError, pa.ArrowException) as exc:
+                bad[key] = str(exc)
+        return bad
+
+    def _readable(self, dataset: str, skip_corrupt: bool) -> list[str]:
+        keys = self.files(dataset)
+        if skip_corrupt:
+            bad = self.bad_files(keys)
+            for key, why in bad.items():
+                log.error("skipping corrupt file %s: %s", key, why)
+            keys = [k for k in keys if k not in bad]
+        return keys
+
+    def arrow_dataset(self, dataset: str, skip_corrupt: bool = False) -> pads.Dataset:
+        fs, root = self.backend.arrow_filesystem()
+        paths = [f"{root}/{k}" for k in self._readable(dataset, skip_corrupt)]
+        return pads.dataset(paths, schema=SCHEMAS[dataset], format="parquet", filesystem=fs)
+
+    def read_table(self, dataset: str, columns: list[str] | None = None, skip_corrupt: bool = False) -> pa.Table:
+        try:
+            return self.arrow_dataset(dataset, skip_corrupt).to_table(columns=columns)
+        except (OSError, pa.ArrowException) as exc:
+            bad = self.bad_files(self.files(dataset))
+            if bad:
+                key = next(iter(bad))
+                raise CorruptFile(key, f"{bad[key]} (read with skip_corrupt=True to skip it)") from exc
+            raise
+
+    def duckdb(self, con=None, skip_corrupt: bool = False):
+        """A DuckDB connection with views ``articles``, ``duplicates``, ``runs`` over the live files."""
+        import duckdb
+
+        con = con or duckdb.connect()
+        local_root = getattr(self.backend, "root", None)
+        for dataset in DATASETS:
+            keys = self._readable(dataset, skip_corrupt)
+            if keys and local_root is not None:
+                paths = ", ".join("'" + str(local_root / k).replace("'", "''") + "'" for k in keys)
+                con.execute(f"CREATE OR REPLACE VIEW {dataset} AS "
+                            f"SELECT * FROM read_parquet([{paths}], hive_partitioning = false)")
+            else:
+                # S3 (no httpfs needed offline) or an empty dataset: scan through Arrow.
+                source = self.arrow_dataset(dataset, skip_corrupt) if keys else SCHEMAS[dataset].empty_table()
+                con.register(f"_arrow_{dataset}", source)
+                con.execute(f"CREATE OR REPLACE VIEW {dataset} AS SELECT * FROM _arrow_{dataset}")
+        return con
+
+    # ------------------------------------------------------------------ maintenance
+    def compact(self, before: str | None = None, **kw) -> dict:
+        return _compact.compact(self, before=before, **kw)
+
+    def stats(self) -> list[dict]:
+        from .verify import stats
+
+        return stats(self)
+
+    def verify(self) -> dict:
+        from .verify import verify
+
+        return verify(self)
+
+    def get_manifest(self, run_id: str) -> dict:
+        try:
+            return json.loads(self.backend.get_bytes(manifest_key(run_id)))
+        except NotFound:
+            raise ArchiveError(f"no manifest for run {run_id!r} in {self.display_uri}") from None

@@ -1,0 +1,302 @@
+"""One crawl's writes to the archive: claim, accept (journaled), flush (publish), commit.
+
+The commit protocol of a segment k (rows [a, b) of the journal), see docs/STORAGE.md:
+
+1. take the archive lock; read claims other writers published since we last looked;
+2. decide which rows are already archived (-> ``duplicates``), journal that as ``intent k``;
+3. publish ``_state/claims/<run>-<k>.parquet`` (create-only): from now on every writer sees them;
+4. write each Parquet file locally, check its footer, publish it create-only;
+5. journal ``done k``; release the lock.
+
+``commit`` publishes the last segment (with the ``runs`` rows) and then the manifest
+``_manifests/<run_id>.json``, the run's commit record, last. A crash anywhere is repaired by
+replaying the journal: an ``intent`` whose claims file exists is redone as recorded (same
+names, same bytes); one whose claims file is missing is decided again.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import threading
+import time
+from datetime import datetime, timezone
+from pathlib import Path
+
+from . import publish
+from .errors import ArchiveError, InvalidRow, StoreUnavailable
+from .faults import fault
+from .journal import Journal
+from .parquet import to_table, write_file
+from .rows import hash64, normalize
+from .state import claims_bytes, claims_key
+
+log = logging.getLogger(__name__)
+
+
+def manifest_key(run_id: str) -> str:
+    return f"_manifests/{run_id}.json"
+
+
+class Run:
+    def __init__(self, archive, run_id: str, journal: Journal, *, lock_timeout: float = 600.0,
+                 publish_timeout: float = 60.0, retry_initial: float = 0.5, retry_max: float = 30.0):
+        self.archive = archive
+        self.backend = archive.backend
+        self.run_id = run_id
+        self.journal = journal
+        self.state = archive.dedupe_state()
+        self.lock_timeout = lock_timeout
+        self.publish_timeout = publish_timeout
+        self.retry_initial, self.retry_max = retry_initial, retry_max
+        self._mutex = threading.RLock()
+        self._rows: list[tuple[int, str, dict]] = []  # accepted, not yet in a done segment
+        self._runs_rows: list[tuple[int, str, dict]] = []  # held for the final segment
+        self._seq = 0
+        self._upto = 0  # first seq not covered by a done segment
+        self._intents: dict[int, dict] = {}
+        self._done: dict[int, dict] = {}
+        self._claimed_urls: set[int] = set()
+        self._claimed_hashes: dict[int, str] = {}
+        self.committed = False
+        self.closed = False
+        self.manifest: dict | None = None
+        self.started_at = datetime.now(timezone.utc)
+        # store-unavailable bookkeeping
+        self._first_failure: float | None = None
+        self._next_attempt = 0.0
+        self._backoff = retry_initial
+        self.publish_attempts_failed = 0
+        self.publish_delay_s = 0.0
+        self.last_error: str | None = None
+        self._replay()
+
+    # ------------------------------------------------------------------ replay
+    def _replay(self) -> None:
+        started = False
+        for rec in self.journal.records():
+            kind = rec.get("t")
+            if kind == "row":
+                self._seq = rec["seq"] + 1
+                item = (rec["seq"], rec["d"], rec["r"])
+                (self._runs_rows if rec["d"] == "runs" else self._rows).append(item)
+            elif kind == "intent":
+                self._intents[rec["k"]] = rec
+            elif kind == "done":
+                self._done[rec["k"]] = rec
+                self._upto = max(self._upto, rec["b"])
+            elif kind == "committed":
+                self.committed = True
+            elif kind == "started" and not started:
+                self.started_at = datetime.fromisoformat(rec["at"])
+                started = True
+        self._rows = [r for r in self._rows if r[0] >= self._upto]
+        if self._done and max(self._done.values(), key=lambda d: d["k"]).get("final"):
+            self._runs_rows = []
+        for _, dataset, row in self._rows:
+            if dataset == "articles":
+                self._claimed_urls.add(hash64(row["article_id"]))
+                self._claimed_hashes.setdefault(hash64(row["content_hash"]), row["article_id"])
+        if not started:
+            self.journal.append([{"t": "started", "at": self.started_at.isoformat()}])
+
+    # ------------------------------------------------------------------ the crawl's side
+    def claim(self, article_id: str, content_hash: str) -> tuple[str, str | None]:
+        uk, hk = hash64(article_id), hash64(content_hash)
+        with self._mutex:
+            if uk in self._claimed_urls or self.state.has_url_key(uk):
+                return ("url", article_id)
+            owner = self._claimed_hashes.get(hk) or self.state.owner_of_hash_key(hk)
+            if owner is not None:
+                return ("exact", owner)
+            self._claimed_urls.add(uk)
+            self._claimed_hashes[hk] = article_id
+            return ("new", None)
+
+    def accept(self, dataset: str, row: dict) -> None:
+        self.accept_many(dataset, [row])
+
+    def accept_many(self, dataset: str, rows: list[dict]) -> None:
+        """Journal rows with one fsync; on return they survive any crash."""
+        if self.closed:
+            raise ArchiveError(f"run {self.run_id} is closed")
+        clean = [normalize(dataset, row) for row in rows]
+        for row in clean:
+            if row["run_id"] != self.run_id:
+                raise InvalidRow(dataset, f"run_id {row['run_id']!r} is not this run's {self.run_id!r}")
+        with self._mutex:
+            self.journal.append([{"t": "row", "d": dataset, "r": row} for row in clean])
+            for row in clean:
+                item = (self._seq, dataset, row)
+                (self._runs_rows if dataset == "runs" else self._rows).append(item)
+                self._seq += 1
+
+    @property
+    def pending_rows(self) -> int:
+        return len(self._rows) + len(self._runs_rows)
+
+    # ------------------------------------------------------------------ publishing
+    def flush(self) -> list[str]:
+        """Publish what was accepted so far. If the store is down, keep it journaled and return []."""
+        with self._mutex:
+            if time.monotonic() < self._next_attempt:
+                return []
+            try:
+                return self._publish(final=False)
+            except StoreUnavailable as exc:
+                self._failed(exc)
+                return []
+
+    def _failed(self, exc: StoreUnavailable) -> None:
+        now = time.monotonic()
+        if self._first_failure is None:
+            self._first_failure = now
+        self.publish_attempts_failed += 1
+        self.last_error = str(exc)
+        self._next_attempt = now + self._backoff
+        log.warning("archive %s unavailable (%s); %d rows journaled, retry in %.1fs",
+                    self.backend.display_uri, exc.cause, self.pending_rows, self._backoff)
+        self._backoff = min(self._backoff * 2, self.retry_max)
+
+    def _succeeded(self) -> None:
+        if self._first_failure is not None:
+            delay = time.monotonic() - self._first_failure
+            self.publish_delay_s += delay
+            log.warning("archive %s answered again; published %.1fs late", self.backend.display_uri, delay)
+        self._first_failure, self._backoff, self._next_attempt = None, self.retry_initial, 0.0
+
+    def _publish(self, final: bool) -> list[str]:
+        keys: list[str] = []
+        # A segment whose intent was journaled but not finished (crash, store down) goes first.
+        for k in sorted(set(self._intents) - set(self._done)):
+            intent = self._intents[k]
+            keys += self._publish_segment(k, intent["a"], intent["b"], intent["final"])
+        if self._seq > self._upto or (final and self._runs_rows):
+            k = max([*self._intents, *self._done], default=-1) + 1
+            keys += self._publish_segment(k, self._upto, self._seq, final)
+        self._succeeded()
+        return keys
+
+    def _segment_rows(self, a: int, b: int, final: bool):
+        rows = [r for r in self._rows if a <= r[0] < b]
+        if final:
+            rows += [r for r in self._runs_rows if r[0] < b]
+        return sorted(rows, key=lambda r: r[0])
+
+    def _publish_segment(self, k: int, a: int, b: int, final: bool) -> list[str]:
+        fault("flush.before_lock")
+        rows = self._segment_rows(a, b, final)
+        ckey = claims_key(self.run_id, k)
+        with self.backend.lock(f"run={self.run_id} segment={k}", timeout=self.lock_timeout):
+            fault("flush.locked")
+            intent = self._intents.get(k)
+            # Once its claims file exists, a segment's recorded decisions are final.
+            if intent is None or not self.backend.exists(ckey):
+                self.state.refresh()
+                demote = publish.decide(rows, self.state)
+                intent = {"t": "intent", "k": k, "a": a, "b": b, "final": final, "demote": demote}
+                self.journal.append([intent])
+                self._intents[k] = intent
+                fault("flush.after_intent")
+                kept = publish.kept_articles(rows, demote)
+                self.backend.put_bytes(ckey, claims_bytes(
+                    [hash64(r["article_id"]) for r in kept], [hash64(r["content_hash"]) for r in kept],
+                    [r["article_id"] for r in kept]))
+                fault("flush.after_claims")
+            demote = intent["demote"]
+            files = []
+            tmpdir = self.journal.folder / "tmp"
+            tmpdir.mkdir(exist_ok=True)
+            for key, (dataset, group) in publish.plan_files(self.run_id, k, rows, demote, final).items():
+                local = tmpdir / Path(key).name.replace(".parquet", f".{dataset}.{len(files)}.tmp")
+                info = write_file(to_table(dataset, group), str(local), dataset)
+                fault("flush.after_local_write")
+                created = self.backend.put_file(str(local), key)
+                local.unlink()
+                fault("flush.after_file")
+                files.append({"key": key, "dataset": dataset, "rows": info.rows, "bytes": info.bytes,
+                              "sha256": info.sha256, "created": created})
+            done = {"t": "done", "k": k, "a": a, "b": b, "final": final, "files": files, "claims": ckey}
+            self.journal.append([done])
+            fault("flush.after_done")
+        self._done[k] = done
+        kept = publish.kept_articles(rows, demote)
+        self.state.add([hash64(r["article_id"]) for r in kept], [hash64(r["content_hash"]) for r in kept],
+                       [r["article_id"] for r in kept], files=[ckey])
+        for r in kept:  # now in the shared state; keep the run's own sets small
+            self._claimed_urls.discard(hash64(r["article_id"]))
+            self._claimed_hashes.pop(hash64(r["content_hash"]), None)
+        self._upto = max(self._upto, b)
+        self._rows = [r for r in self._rows if r[0] >= self._upto]
+        if final:
+            self._runs_rows = []
+        return [f["key"] for f in files]
+
+    # ------------------------------------------------------------------ the end
+    def commit(self, summary: dict | None = None, status: str = "committed") -> dict:
+        """Publish everything, then the manifest (last). If the store stays down past
+        ``publish_timeout``, return ``{"status": "unpublished", ...}`` and keep the journal."""
+        with self._mutex:
+            if self.manifest is not None:
+                return self.manifest
+            deadline = time.monotonic() + self.publish_timeout
+            while True:
+                try:
+                    if not self.committed:
+                        self._publish(final=True)
+                        manifest = self._write_manifest(summary or {}, status)
+                    else:
+                        manifest = json.loads(self.backend.get_bytes(manifest_key(self.run_id)))
+                    break
+                except StoreUnavailable as exc:
+                    self._failed(exc)
+                    if time.monotonic() + self._backoff > deadline:
+                        return {"run_id": self.run_id, "status": "unpublished", "error": str(exc),
+                                "unpublished_rows": self.pending_rows,
+                                "journal": str(self.journal.folder)}
+                    time.sleep(max(0.0, self._next_attempt - time.monotonic()))
+            self.journal.append([{"t": "committed"}])
+            fault("commit.after_journal")
+            self.manifest = manifest
+            self.committed = True
+            self.journal.remove()
+            self.closed = True
+            self.backend.remove_temporaries(run_id=self.run_id)
+            return manifest
+
+    def _write_manifest(self, summary: dict, status: str) -> dict:
+        files = [f for k in sorted(self._done) for f in self._done[k]["files"]]
+        rows: dict[str, int] = {}
+        for f in files:
+            rows[f["dataset"]] = rows.get(f["dataset"], 0) + f["rows"]
+        manifest = {
+            "run_id": self.run_id,
+            "status": status,
+            "started_at": self.started_at.isoformat(),
+            "finished_at": datetime.now(timezone.utc).isoformat(),
+            "segments": len(self._done),
+            "rows": rows,
+            "files": [{k: f[k] for k in ("key", "dataset", "rows", "bytes", "sha256")} for f in files],
+            "claims": [self._done[k]["claims"] for k in sorted(self._done)],
+            "publish_delay_s": round(self.publish_delay_s, 3),
+            "publish_attempts_failed": self.publish_attempts_failed,
+            "summary": summary,
+        }
+        fault("commit.before_manifest")
+        created = self.backend.put_bytes(manifest_key(self.run_id), json.dumps(manifest, indent=1).encode())
+        fault("commit.after_manifest")
+        if not created:  # a crash after the manifest: the stored one is the record
+            manifest = json.loads(self.backend.get_bytes(manifest_key(self.run_id)))
+        return manifest
+
+    def close(self) -> None:
+        """Idempotent. Leaves an uncommitted journal in place for ``recover``."""
+        if not self.closed:
+            self.closed = True
+            self.journal.close()
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.close()
