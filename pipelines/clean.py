@@ -14,7 +14,7 @@ from __future__ import annotations
 
 from pipelines.cleaning.rules import (
     captions_once, clean_text, dedupe_adjacent, drop_furniture, drop_lead_repeat, is_furniture,
-    move_credit_lines, strip_end_mark,
+    move_credit_lines, normalize_author, normalize_tags, strip_end_mark,
 )
 
 
@@ -23,6 +23,14 @@ def _clean_list(values) -> list[str]:
     for v in values or []:
         v = clean_text(v)
         if v and v not in out:
+            out.append(v)
+    return out
+
+
+def _dedupe(values) -> list[str]:
+    out: list[str] = []
+    for v in values:
+        if v.casefold() not in {o.casefold() for o in out}:
             out.append(v)
     return out
 
@@ -44,15 +52,23 @@ def clean_fields(fields: dict) -> dict:
     paras, captions = captions_once(paras, captions, lead)
     paras = strip_end_mark(paras)
     paras, authors = move_credit_lines(paras, authors)
-    return {
+    authors = _dedupe(filter(None, map(normalize_author, authors)))
+    out = {
         "title": title,
         "lead": lead,
         "body": "\n\n".join(paras) or None,
         "authors": authors,
-        "tags": _clean_list(fields.get("tags")),
+        "tags": normalize_tags(_clean_list(fields.get("tags"))),
         "section": clean_text(fields.get("section")),
         "image_captions": captions,
     }
+    # a field emptied by cleaning no longer has a source
+    field_sources = dict(fields.get("field_sources") or {})
+    for name, value in out.items():
+        if not value:
+            field_sources.pop(name, None)
+    out["field_sources"] = field_sources
+    return out
 
 
 class CleanPipeline:

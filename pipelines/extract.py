@@ -20,7 +20,7 @@ import logging
 import re
 
 from pipelines.extraction.generic import generic_body
-from pipelines.extraction.metadata import read_metadata
+from pipelines.extraction.metadata import canonical_link, read_metadata
 from pipelines.extraction.rules import apply_layout
 from pipelines.extraction.tree import compiled_xpath, parse_html, text_of
 
@@ -74,6 +74,7 @@ def extract_fields(html: str, url: str | None = None, source=None, hints: dict |
     if tree is None:
         tree = parse_html(html)
     meta = read_metadata(tree)
+    meta_canonical = canonical_link(tree)
     layout = source.layout_for(_layout_date(source, meta, hints)) if source is not None else None
     ruled = apply_layout(tree, layout)
 
@@ -88,6 +89,9 @@ def extract_fields(html: str, url: str | None = None, source=None, hints: dict |
 
     for field, value in ruled.items():
         put(field, value, "rules")
+    canonical = meta.get("canonical_url")
+    if canonical and canonical[1] == "jsonld" and meta_canonical:
+        meta["canonical_url"] = (meta_canonical, "meta")  # <link rel=canonical> beats a JSON-LD @id
     for field, (value, label) in meta.items():
         if field in ("body", "language"):
             continue
@@ -108,6 +112,8 @@ def extract_fields(html: str, url: str | None = None, source=None, hints: dict |
         if m:
             put("published_at_raw", "{}-{}-{}T{}:{}".format(*m.groups()), "url")
 
+    if out["canonical_url"]:
+        out["canonical_url"] = out["canonical_url"].split("#", 1)[0]
     lang_value = meta.get("language", (None,))[0]
     out["language"] = _language(lang_value, getattr(source, "language", None))
     if out["language"]:

@@ -152,6 +152,31 @@ def move_credit_lines(paras: list[str], authors: list[str]) -> tuple[list[str], 
     return paras, authors
 
 
+_AUTHOR_PREFIX = re.compile(r"^(?:theo|bài(?: và ảnh)?|bài, ảnh|ảnh|tác giả|nguồn|pv|phóng viên|nhóm pv)\s*[:.-]?\s+", re.I)
+_NOT_A_NAME = re.compile(r"https?://|www\.|\.(?:vn|com|net|org)\b|@", re.I)
+
+
+def normalize_author(name: str) -> str | None:
+    """'Theo Hồ Hương' -> 'Hồ Hương'; site names ('baochinhphu.vn'), e-mails and sentences -> None."""
+    name = _AUTHOR_PREFIX.sub("", name.strip()).strip(" .,;:-–()")
+    if not name or _NOT_A_NAME.search(name) or len(name) > 60 or len(name.split()) > 8:
+        return None
+    return name
+
+
+def normalize_tags(tags: list[str]) -> list[str]:
+    """Comma-joined keyword strings split, '#' and trailing commas removed, duplicates (any case) dropped."""
+    out: list[str] = []
+    seen: set[str] = set()
+    for tag in tags:
+        for part in re.split(r"[,;]", tag):
+            part = part.strip().lstrip("#").strip()
+            if part and part.casefold() not in seen and len(part) <= 80:
+                seen.add(part.casefold())
+                out.append(part)
+    return out
+
+
 def _key(text: str) -> str:
     return " ".join(re.findall(r"\w+", text.casefold()))
 

@@ -25,6 +25,7 @@ _TRAILING_COMMA = re.compile(r",\s*([}\]])")
 _X_JSONLD = compiled_xpath("//script[@type='application/ld+json' or @type='application/json+ld']")
 _X_META = compiled_xpath("//meta[@content]")
 _X_CANONICAL = compiled_xpath("//link[@rel='canonical']/@href")
+_X_OG_URL = compiled_xpath("//meta[@property='og:url']")
 _X_TIME = compiled_xpath("//time[@datetime]")
 _X_HTML_LANG = compiled_xpath("/html/@lang")
 
@@ -176,6 +177,17 @@ def meta_fields(tree) -> dict:
     if lang and lang[0].strip():
         out["language"] = lang[0].strip()
     return out
+
+
+def canonical_link(tree) -> str | None:
+    """``<link rel=canonical>`` or ``og:url``: the page's own statement of its URL."""
+    for href in _X_CANONICAL(tree):
+        if href.strip().startswith("http"):
+            return href.strip()
+    for m in _X_OG_URL(tree):
+        if (m.get("content") or "").strip().startswith("http"):
+            return m.get("content").strip()
+    return None
 
 
 def time_fields(tree) -> dict:
