@@ -52,7 +52,8 @@ class Archive:
         if journal_dir or self._journal_dir:
             return Path(journal_dir or self._journal_dir).expanduser().absolute()
         base = os.environ.get("ARCHIVE_JOURNAL_DIR") or DEFAULT_JOURNAL_ROOT
-        digest = hashlib.sha256(self.display_uri.encode()).hexdigest()[:16]
+        identity = getattr(self.backend, "identity", self.display_uri)
+        digest = hashlib.sha256(identity.encode()).hexdigest()[:16]
         return Path(base).expanduser().absolute() / digest
 
     def dedupe_state(self) -> DedupeState:

@@ -7,14 +7,16 @@ Each published segment adds one claims file ``_state/claims/<run_id>-<k>.parquet
 ``article_id`` (the kept copy). A claims file is published under the archive lock *before* the
 segment's data files, so no other writer can archive the same text after it.
 
-In memory: ``url_keys`` sorted uint64 (8 B per article), ``hash_keys`` sorted uint64 (8 B) and
-the article ids aligned with ``hash_keys`` as one Arrow string array (id length + 4 B), about
-40 B per article with 16-character ids: ~40 MB per million articles, no Python object per row.
+In memory, three uint64 arrays and no Python object per article: ``url_keys`` (sorted, 8 B),
+``hash_keys`` (sorted, 8 B) and, aligned with them, the kept copy's article id (8 B): the
+project's ids are 16 hex digits (64 bits), stored as the number; any other id is kept in a small
+side dict. 24 B per article: ~24 MB per million articles (measured: docs/STORAGE.md).
 """
 
 from __future__ import annotations
 
 import io
+import re
 import threading
 
 import numpy as np
@@ -24,6 +26,7 @@ import pyarrow.parquet as pq
 from .errors import CorruptFile, NotFound
 from .rows import hash64
 
+_HEX = re.compile(r"[0-9a-f]{16}")
 CLAIMS_PREFIX = "_state/claims/"
 CLAIMS_SCHEMA = pa.schema(
     [
@@ -59,8 +62,9 @@ class DedupeState:
 
     def _reset(self) -> None:
         self.url_keys = np.empty(0, np.uint64)
-        # (sorted hash keys, article ids aligned with them): one attribute, swapped in one step
-        self._hashes = (np.empty(0, np.uint64), pa.array([], pa.string()))
+        # (sorted hash keys, owner ids aligned with them): one attribute, swapped in one step
+        self._hashes = (np.empty(0, np.uint64), np.empty(0, np.uint64))
+        self._odd_ids: dict[int, str] = {}  # owner number -> id, for ids that are not 16 hex digits
 
     @property
     def hash_keys(self):
@@ -79,17 +83,18 @@ class DedupeState:
         return i < len(keys) and int(keys[i]) == key
 
     def owner_of_hash_key(self, key: int) -> str | None:
-        keys, ids = self._hashes
+        keys, owners = self._hashes
         i = int(np.searchsorted(keys, np.uint64(key)))
         if i < len(keys) and int(keys[i]) == key:
-            return ids[i].as_py()
+            number = int(owners[i])
+            return self._odd_ids.get(number) or format(number, "016x")
         return None
 
     def __len__(self) -> int:
         return len(self.url_keys)
 
     def nbytes(self) -> int:
-        return self.url_keys.nbytes + self._hashes[0].nbytes + self._hashes[1].nbytes
+        return self.url_keys.nbytes + self._hashes[0].nbytes + self._hashes[1].nbytes + 120 * len(self._odd_ids)
 
     # ------------------------------------------------------------------ loading
     def refresh(self) -> int:
@@ -114,21 +119,33 @@ class DedupeState:
                      table.column("article_id").combine_chunks(), new)
         return len(new)
 
+    def _owner_numbers(self, ids) -> np.ndarray:
+        ids = ids.to_pylist() if isinstance(ids, pa.Array) else list(ids)
+        out = np.empty(len(ids), np.uint64)
+        for i, article_id in enumerate(ids):
+            if len(article_id) == 16 and _HEX.fullmatch(article_id):
+                out[i] = int(article_id, 16)
+            else:
+                number = hash64(article_id)
+                self._odd_ids[number] = article_id
+                out[i] = number
+        return out
+
     def add(self, url_keys, hash_keys, ids, files=()) -> None:
         """Merge keys (e.g. of a segment this process just published) into the sorted arrays."""
         url_keys = np.asarray(url_keys, dtype=np.uint64)
         hash_keys = np.asarray(hash_keys, dtype=np.uint64)
-        ids = ids if isinstance(ids, pa.Array) else pa.array(list(ids), pa.string())
         with self._lock:
             if files and set(files) <= self._files:
                 return
             self._files.update(files)
+            owners = self._owner_numbers(ids)
             urls = np.concatenate([self.url_keys, url_keys])
             urls.sort(kind="stable")
-            old_hashes, old_ids = self._hashes
+            old_hashes, old_owners = self._hashes
             hashes = np.concatenate([old_hashes, hash_keys])
             order = np.argsort(hashes, kind="stable")
-            all_ids = pa.concat_arrays([old_ids, ids.cast(pa.string())])
+            all_owners = np.concatenate([old_owners, owners])
             # Swap in whole new arrays: a concurrent lookup sees the old or the new, both sorted.
             self.url_keys = urls
-            self._hashes = (hashes[order], all_ids.take(pa.array(order)))
+            self._hashes = (hashes[order], all_owners[order])

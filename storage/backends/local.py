@@ -41,6 +41,9 @@ class LocalBackend(Backend):
 
     @classmethod
     def from_uri(cls, uri: str, **options):
+        options.pop("lock_lease", None)  # the flock needs no lease
+        if options:
+            raise ArchiveConfigError(f"options {sorted(options)} do not apply to a local archive")
         if uri.lower().startswith("file:"):
             parts = urlsplit(uri)
             if parts.netloc not in ("", "localhost"):
