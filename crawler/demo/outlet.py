@@ -89,6 +89,8 @@ def _meta(art, base: str, video: bool) -> str:
 def article_html(art, base: str, related, others, pad: int = 0, charset: str = "utf-8") -> str:
     video = art.kind == "video"
     ps = "\n".join(f"<p>{esc(p)}</p>" for p in art.paragraphs)
+    if art.credit:
+        ps += f'\n<p class="text-right"><strong>{esc(art.credit)}</strong></p>'
     photo = gallery = ""
     if video:
         photo = (f'<div class="video-player" data-src="{P}media/{art.article_id}.mp4"><video controls '
@@ -98,7 +100,8 @@ def article_html(art, base: str, related, others, pad: int = 0, charset: str = "
                  f'<div class="caption">{esc(art.caption)}</div></div>')
         gallery = (f'<div class="gallery-strip"><a href="{P}anh/{art.article_id}.htm"><img src="{P}img/{art.article_id}-t.jpg" '
                    f'alt=""><span>{esc(art.caption)}</span></a></div>')
-    authors = ", ".join(f'<a class="author" href="{P}tac-gia/{_slug(a)}.htm">{esc(a)}</a>' for a in art.authors)
+    authors = "" if art.credit else ", ".join(
+        f'<a class="author" href="{P}tac-gia/{_slug(a)}.htm">{esc(a)}</a>' for a in art.authors)
     tags = "".join(f'<a class="tag" href="{P}chu-de/{esc(_slug(t))}.htm">{esc(t)}</a>' for t in art.tags)
     rel = "".join(f'<li><a href="{esc(h)}">{esc(t)}</a></li>' for h, t, _ in related)
     more = "".join(f'<li><a href="{esc(h)}">{esc(t)}</a> <span class="time">{d:%H:%M %d/%m}</span></li>'

@@ -71,12 +71,14 @@ def _link_list(links, css_class: str, with_date: bool = True) -> str:
 
 def article_html(art, base: str, related, others, pad: int = 0, charset: str = "utf-8") -> str:
     body_ps = "\n".join(f"<p style=\"text-align: justify;\">{esc(p)}</p>" for p in art.paragraphs)
+    if art.credit:
+        body_ps += f'\n<p style="text-align: right;"><strong>{esc(art.credit)}</strong></p>'
     photo = ""
     if art.caption:
         photo = (f'<table class="image" align="center" border="0" cellpadding="3" cellspacing="0" width="500"><tr>'
                  f'<td><img src="{P}images/news/{art.article_id}.jpg" width="500" alt="{esc(art.caption)}" /></td></tr>'
                  f'<tr><td class="image-caption"><em>{esc(art.caption)}</em></td></tr></table>')
-    authors = " - ".join(f'<span class="author">{esc(a)}</span>' for a in art.authors)
+    authors = "" if art.credit else " - ".join(f'<span class="author">{esc(a)}</span>' for a in art.authors)
     tags = ", ".join(f'<a href="{P}tu-khoa/{i}">{esc(t)}</a>' for i, t in enumerate(art.tags))
     content = f"""<div class="news-detail">
 <h1 class="news-title">{esc(art.title)}</h1>

@@ -130,8 +130,20 @@ class Rendered(NamedTuple):
     body: bytes
 
 
-def _mix(*parts) -> int:
-    return int.from_bytes(blake2b(repr(parts).encode(), digest_size=8).digest(), "big")
+_M64 = (1 << 64) - 1
+
+
+@lru_cache(maxsize=64)
+def _salt(name: str) -> int:
+    return int.from_bytes(blake2b(name.encode(), digest_size=8).digest(), "big")
+
+
+def _mix(seed: int, si: int, k: int, salt: str) -> int:
+    """A fast deterministic 64-bit hash of (seed, site, k, salt) (splitmix64 finaliser)."""
+    x = (seed * 0x9E3779B97F4A7C15 + si * 0xD1B54A32D192ED03 + k * 0x8CB92BA72F3D8DD7 + _salt(salt)) & _M64
+    x = ((x ^ (x >> 30)) * 0xBF58476D1CE4E5B9) & _M64
+    x = ((x ^ (x >> 27)) * 0x94D049BB133111EB) & _M64
+    return x ^ (x >> 31)
 
 
 class _Articles(Sequence):
