@@ -8,6 +8,7 @@ The writer is this file run as a script (``python tests/test_storage_faults.py U
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import signal
@@ -32,13 +33,17 @@ T0 = datetime(2026, 1, 30, 22, 0, 0, 123456, tzinfo=timezone.utc)
 
 
 # ---------------------------------------------------------------------- shared helpers
-def make_item(i: int, run_id: str = RUN_ID, source: str | None = None, salt: str = "") -> dict:
-    """Deterministic article rows: two sources, three months and undated, repeated texts and ids."""
+def make_item(i: int, run_id: str = RUN_ID, source: str | None = None, salt: str = "",
+              text_salt: str | None = None) -> dict:
+    """Deterministic article rows: two sources, three months and undated, repeated texts and ids.
+    ``salt`` makes urls and ids distinct, ``text_salt`` (default: salt) the texts."""
     text = i - 3 if i % 5 == 4 else i  # every 5th row repeats an earlier text -> exact duplicate
     ident = i - 2 if i % 11 == 10 else i  # every 11th row repeats an earlier URL -> url duplicate
     published = None if i % 7 == 3 else T0 + timedelta(days=(i % 3) * 20, minutes=i)
+    text_salt = salt if text_salt is None else text_salt
+    ident_hex = hashlib.sha256(f"{salt}{ident}".encode()).hexdigest()[:16] if salt else f"{ident + 0xA000:016x}"
     return {
-        "article_id": f"{ident + 0xA000:016x}",
+        "article_id": ident_hex,
         "version": 1,
         "url": f"https://news.example/{salt}a/{i}",
         "canonical_url": f"https://news.example/{salt}a/{ident}",
@@ -58,7 +63,7 @@ def make_item(i: int, run_id: str = RUN_ID, source: str | None = None, salt: str
         "modified_at": None,
         "modified_at_raw": None,
         "crawled_at": T0 + timedelta(hours=30, seconds=i),
-        "content_hash": f"{salt}hash-{text:04d}",
+        "content_hash": f"{text_salt}hash-{text:04d}",
         "word_count": 10,
         "field_sources": {"title": "rules", "body": "generic"},
         "discovered_via": "feed",
@@ -86,11 +91,11 @@ def runs_row(run_id: str = RUN_ID) -> dict:
 
 
 def writer_main(uri: str, journal: str, n: int, run_id: str = RUN_ID, salt: str = "",
-                source: str | None = None) -> None:
+                source: str | None = None, text_salt: str | None = None) -> None:
     archive = open_archive(uri, journal_dir=journal, publish_timeout=30)
     run = archive.begin_run(run_id)
     for i in range(n):
-        write_item(run, make_item(i, run_id, source=source, salt=salt))
+        write_item(run, make_item(i, run_id, source=source, salt=salt, text_salt=text_salt))
         print(f"ACK {i}", flush=True)
         if i % FLUSH_EVERY == FLUSH_EVERY - 1:
             run.flush()
