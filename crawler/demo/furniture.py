@@ -53,12 +53,21 @@ def script_block(site: str, slots: int = 40) -> str:
 @lru_cache(maxsize=1)
 def _pad_pool() -> str:
     rng = random.Random("pad")
-    alphabet = "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789+/"
-    return "".join(rng.choice(alphabet) for _ in range(1 << 17))
+    words = ("var", "function", "return", "adSlot", "googletag", "display", "push", "cmd", "sizeMapping",
+             "addSize", "build", "defineSlot", "setTargeting", "zone", "banner", "true", "false", "null",
+             "window", "document", "querySelector", "lazyload", "tin", "moi", "kinh", "te", "doanh", "nghiep",
+             "binh", "duong", "dau", "tu", "xuat", "khau", "ngan", "hang", "khu", "cong", "nghiep")
+    out, size = [], 0
+    while size < (1 << 17):
+        token = rng.choice(words) + rng.choice(("(", ".", ",", ":", "=", ";", " ", "_")) + \
+            (str(rng.randrange(10**6)) if rng.random() < 0.3 else "")
+        out.append(token)
+        size += len(token)
+    return "".join(out)
 
 
 def padding(nbytes: int, key: int) -> str:
-    """``nbytes`` of inline ad payload (base64-like), varied by ``key``."""
+    """``nbytes`` of inline ad-script payload (compresses like real scripts do), varied by ``key``."""
     if nbytes <= 0:
         return ""
     pool = _pad_pool()

@@ -231,13 +231,17 @@ def feed_paths(world=None, short: bool = False) -> list[str]:
 # ---------------------------------------------------------------------- outlet: sitemaps
 
 
-def sitemap_parts(world) -> list[tuple[str, int, int]]:
-    """(file name, month index, part number) of every monthly sitemap."""
+def sitemap_parts(world) -> list[tuple[str, int, int, object]]:
+    """(file name, month index, part number, newest local time in it) of every monthly sitemap."""
     out = []
     for mi, (y, m, _) in enumerate(MONTHS[:-1]):
-        n = len(_month_slice(world, 2, world.order[2], mi))
-        for part in range(1, max(1, -(-n // SITEMAP_PART)) + 1):
-            out.append((f"{y}-{m:02d}.xml" if part == 1 else f"{y}-{m:02d}-{part}.xml", mi, part))
+        ks = _month_slice(world, 2, world.order[2], mi)
+        for part in range(1, max(1, -(-len(ks) // SITEMAP_PART)) + 1):
+            first = ks[(part - 1) * SITEMAP_PART: (part - 1) * SITEMAP_PART + 1]
+            newest = world.local_time(2, first[0]) if first else None
+            if mi == len(MONTHS) - 2 and part == 1:         # the trap pages listed there are newer
+                newest = max(filter(None, (newest, world.trap_page("topic_page").local)))
+            out.append((f"{y}-{m:02d}.xml" if part == 1 else f"{y}-{m:02d}-{part}.xml", mi, part, newest))
     return out
 
 
@@ -249,8 +253,8 @@ def _outlet(world, path: str, base: str) -> Rendered:
     if rest == "":
         return _ok(outlet.list_html(base, P, "Tin mới nhất", links(world, si, world.order[si][:30])))
     if rest == "sitemap.xml":
-        entries = [(f"{base}{P}sitemaps/news.xml", newest)]
-        entries += [(f"{base}{P}sitemaps/{name}", None) for name, _, _ in sitemap_parts(world)]
+        entries = [(f"{base}{P}sitemaps/news.xml", max(newest, world.trap_page("video_page").local))]
+        entries += [(f"{base}{P}sitemaps/{name}", newest) for name, _, _, newest in sitemap_parts(world)]
         return _ok(feeds.sitemap_index(entries), xml)
     if rest == "sitemaps/news.xml":
         minute = world.minute[si]
@@ -260,7 +264,7 @@ def _outlet(world, path: str, base: str) -> Rendered:
         entries = [(base + video.path, video.title, video.local)]
         entries += [(base + world.link_path(si, k), world.head(si, k)["title"], world.local_time(si, k)) for k in ks]
         return _ok(feeds.news_sitemap(entries, "Kinh tế Việt"), xml)
-    for name, mi, part in sitemap_parts(world):
+    for name, mi, part, _ in sitemap_parts(world):
         if rest == f"sitemaps/{name}":
             ks = _month_slice(world, si, world.order[si], mi)[(part - 1) * SITEMAP_PART: part * SITEMAP_PART]
             entries = []

@@ -72,6 +72,7 @@ def gzip_bomb_bytes() -> bytes:
 
 class _Handler(BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"
+    disable_nagle_algorithm = True       # headers and body go out at once, no 40 ms delayed-ACK stall
     server_version = "DemoNews/1.0"
     demo: "DemoServer"
 
@@ -107,7 +108,7 @@ class _Handler(BaseHTTPRequestHandler):
         truncate = key == demo.world.traps["truncated"]
         if not truncate and "Content-Encoding" not in headers and len(body) > 512 \
                 and "gzip" in (self.headers.get("Accept-Encoding") or "") and _textual(headers):
-            body = gzip.compress(body, compresslevel=5, mtime=0)
+            body = gzip.compress(body, compresslevel=1 if len(body) > 65536 else 5, mtime=0)
             headers = dict(headers, **{"Content-Encoding": "gzip", "Vary": "Accept-Encoding"})
         self.send_response(status)
         for name, value in headers.items():
@@ -236,6 +237,9 @@ def main(argv=None) -> None:
     parser.add_argument("--pad", type=int, default=0, help="extra bytes per article page")
     args = parser.parse_args(argv)
     faults = tuple(f for f in args.faults.split(",") if f)
+    unknown = sorted(set(faults) - set(FAULTS))
+    if unknown:
+        parser.error(f"unknown fault(s) {', '.join(unknown)}; known: {', '.join(FAULTS)}")
     server = DemoServer(build_world(args.articles, pad=args.pad), port=args.port, faults=faults)
     server.start()
     print(f"serving {server.base_url}", flush=True)
