@@ -5,6 +5,11 @@ requests it; the pipelines claim, journal and publish articles. Both reach the
 same :class:`ArchiveSession` through :func:`acquire`, keyed by archive URI and
 run id, so ``scrapy crawlall`` (many crawlers, one process) makes one run with
 one manifest, and ``scrapy crawl`` makes its own.
+
+Besides the archive's dedupe state the session holds the seen-URL state of
+earlier runs (:mod:`crawler.seen`), the rows of the run report (one per source,
+accepted into the ``runs`` dataset before the run commits) and, for reruns with
+``-a urls=``, the latest archived version of each article.
 """
 
 from __future__ import annotations
@@ -14,12 +19,13 @@ import secrets
 import threading
 from datetime import datetime, timezone
 
-from storage import open_archive
+from crawler.seen import SeenRecorder, SeenState
 
 logger = logging.getLogger(__name__)
 
 _lock = threading.Lock()
 _sessions: dict[tuple[str, str, bool], "ArchiveSession"] = {}
+_finished: list["ArchiveSession"] = []
 _process_run_id: str | None = None
 
 
@@ -56,7 +62,10 @@ class _DryClaims:
 
 
 class ArchiveSession:
-    def __init__(self, uri: str, run_id: str, journal_dir: str | None, dry_run: bool):
+    def __init__(self, uri: str, run_id: str, journal_dir: str | None, dry_run: bool,
+                 retry_failed_after: float = 6 * 3600, max_failed_attempts: int = 5):
+        from storage import open_archive  # storage is imported only when a crawl opens the archive
+
         self.uri = uri
         self.run_id = run_id
         self.dry_run = dry_run
@@ -71,11 +80,35 @@ class ArchiveSession:
         self.users = 0
         self.sources: list[str] = []
         self.manifest: dict | None = None
+        self.commit_error: str | None = None
+        self.run_rows: list[dict] = []
         self.started_at = datetime.now(timezone.utc)
+        self.seen = SeenState(retry_failed_after, max_failed_attempts)
+        self._seen_loaded = False
+        self.recorder = SeenRecorder()
+        self._versions: dict[str, dict[str, tuple[int, str]]] = {}
+        self._new_versions: dict[str, tuple[int, str]] = {}
+
+    # ------------------------------------------------------------------ before a request
+    def load_seen(self) -> None:
+        """Load what earlier runs fetched (once per session; every source's URLs, 16 bytes each)."""
+        with _lock:
+            if self._seen_loaded:
+                return
+            self._seen_loaded = True
+            self.seen.load(self.archive.backend)
+
+    def skip_reason(self, article_id: str):
+        """``(reason, publication day)``: why the URL of ``article_id`` needs no request, or None."""
+        if self.state.lookup_url(article_id):
+            _, day = self.seen.lookup(article_id)
+            return "already_archived", day
+        return self.seen.lookup(article_id)
 
     def known_url(self, article_id: str) -> bool:
-        return self.state.lookup_url(article_id)
+        return self.skip_reason(article_id)[0] is not None
 
+    # ------------------------------------------------------------------ pipelines
     def claim(self, article_id: str, content_hash: str):
         with _lock:
             return self._claims.claim(article_id, content_hash)
@@ -83,6 +116,44 @@ class ArchiveSession:
     def accept(self, dataset: str, row: dict) -> None:
         if self.run is not None:
             self.run.accept(dataset, row)
+
+    def latest_version(self, source: str, article_id: str) -> tuple[int, str] | None:
+        """``(version, content_hash)`` of the newest archived copy of ``article_id``, or None."""
+        with _lock:
+            if article_id in self._new_versions:
+                return self._new_versions[article_id]
+            loaded = self._versions.get(source)
+        if loaded is None:
+            loaded = self._load_versions(source)
+            with _lock:
+                self._versions[source] = loaded
+        return loaded.get(article_id)
+
+    def note_version(self, article_id: str, version: int, content_hash: str) -> None:
+        with _lock:
+            self._new_versions[article_id] = (version, content_hash)
+
+    def _load_versions(self, source: str) -> dict[str, tuple[int, str]]:
+        import pyarrow.dataset as pads
+
+        prefix = f"articles/site={source}/"
+        keys = [k for k in self.archive.files("articles") if k.startswith(prefix)]
+        if not keys:
+            return {}
+        fs, root = self.archive.backend.arrow_filesystem()
+        table = pads.dataset([f"{root}/{k}" for k in keys], format="parquet", filesystem=fs).to_table(
+            columns=["article_id", "version", "content_hash"])
+        out: dict[str, tuple[int, str]] = {}
+        for aid, version, chash in zip(*(table[c].to_pylist() for c in ("article_id", "version", "content_hash"))):
+            if aid not in out or version > out[aid][0]:
+                out[aid] = (version, chash)
+        return out
+
+    # ------------------------------------------------------------------ the run report
+    def add_run_row(self, row: dict) -> None:
+        self.run_rows.append(row)
+        if self.run is not None:
+            self.run.accept("runs", row)
 
 
 def acquire(settings, dry_run: bool = False) -> ArchiveSession:
@@ -92,23 +163,46 @@ def acquire(settings, dry_run: bool = False) -> ArchiveSession:
     with _lock:
         session = _sessions.get(key)
         if session is None:
-            session = ArchiveSession(uri, run_id, settings.get("ARCHIVE_JOURNAL_DIR"), bool(dry_run))
+            session = ArchiveSession(
+                uri, run_id, settings.get("ARCHIVE_JOURNAL_DIR"), bool(dry_run),
+                retry_failed_after=settings.getfloat("SEEN_RETRY_FAILED_AFTER", 6 * 3600),
+                max_failed_attempts=settings.getint("SEEN_MAX_FAILED_ATTEMPTS", 5),
+            )
             _sessions[key] = session
         session.users += 1
         return session
 
 
 def release(session: ArchiveSession, summary: dict | None = None) -> dict | None:
-    """Drop one user; the last one commits the run (final publish, then the manifest)."""
+    """Drop one user; the last one commits the run (final publish, then the manifest),
+    then writes the run's seen-URL file."""
     with _lock:
         session.users -= 1
         last = session.users <= 0
         if last:
             _sessions.pop((session.uri, session.run_id, session.dry_run), None)
+            _finished.append(session)
     if not last or session.run is None:
         return None
     try:
         session.manifest = session.run.commit(summary or {})
+        if session.manifest.get("status") == "unpublished":
+            session.commit_error = session.manifest.get("error") or "unpublished"
+    except Exception as exc:  # the journal keeps the rows; `scrapy archive recover` publishes them
+        session.commit_error = f"{type(exc).__name__}: {exc}"
+        logger.error("run %s could not be committed: %s", session.run_id, session.commit_error)
+        raise
     finally:
         session.run.close()
+    if session.commit_error is None:
+        try:
+            session.recorder.write(session.archive.backend, session.run_id)
+        except Exception as exc:  # noqa: BLE001 - losing it only costs requests next run
+            logger.warning("could not write the seen-URL file of run %s: %s", session.run_id, exc)
     return session.manifest
+
+
+def finished_sessions() -> list[ArchiveSession]:
+    """Sessions of this process whose last user released them (for the commands' reports)."""
+    with _lock:
+        return list(_finished)

@@ -47,6 +47,14 @@ def identify(item: dict, source) -> dict:
 
 
 class DedupePipeline:
+    """Exact dedupe; for pages fetched with ``-a urls=`` (``force``), versioning instead.
+
+    A forced page whose article is already archived is compared with its newest
+    archived version: the same cleaned text is dropped as ``unchanged``; a changed
+    text is archived as ``version`` = previous + 1 with the same ``article_id``.
+    Nothing archived is ever overwritten.
+    """
+
     def __init__(self, crawler):
         self.crawler = crawler
 
@@ -57,10 +65,28 @@ class DedupePipeline:
     def process_item(self, item):
         spider = self.crawler.spider
         identify(item, spider.source)
+        stats = self.crawler.stats
+        if item.get("force"):
+            previous = spider.session.latest_version(spider.name, item["article_id"])
+            if previous is not None:
+                version, old_hash = previous
+                if old_hash == item["content_hash"]:
+                    stats.inc_value("pipeline/dropped/unchanged")
+                    raise DropItem(f"unchanged: version {version} of {item['article_id']} has the same text: "
+                                   f"{item['url']}")
+                owner = spider.session.state.lookup_hash(item["content_hash"])
+                if owner is None or owner == item["article_id"]:
+                    item["version"] = version + 1
+                    spider.session.note_version(item["article_id"], version + 1, item["content_hash"])
+                    stats.inc_value("dedupe/new_version")
+                    self._note_fields(spider, item)
+                    return item
         status, kept = spider.session.claim(item["article_id"], item["content_hash"])
         if status == "new":
+            if item.get("force"):
+                spider.session.note_version(item["article_id"], 1, item["content_hash"])
+            self._note_fields(spider, item)
             return item
-        stats = self.crawler.stats
         stats.inc_value(f"dedupe/{status}")
         stats.inc_value(f"pipeline/dropped/duplicate_{status}")
         spider.session.accept("duplicates", {
@@ -73,4 +99,11 @@ class DedupePipeline:
             "run_id": item["run_id"],
             "crawled_at": item["fetched_at"],
         })
-        raise DropItem(f"duplicate ({status}) of {kept}: {item['url']}")
+        raise DropItem(f"duplicate_{status}: copy of {kept}: {item['url']}")
+
+    @staticmethod
+    def _note_fields(spider, item) -> None:
+        note = getattr(spider, "note_fields", None)
+        if note is not None:
+            note(item["url"], bool((item.get("title") or "").strip()), bool((item.get("body") or "").strip()),
+                 item.get("published_at") is not None)

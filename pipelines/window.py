@@ -33,5 +33,5 @@ class WindowPipeline:
         if outside_window(item.get("published_at"), spider.source.timezone,
                           getattr(spider, "since", None), getattr(spider, "until", None)):
             self.crawler.stats.inc_value("pipeline/dropped/outside_window")
-            raise DropItem(f"published {item['published_at']:%Y-%m-%d} is outside the window: {item['url']}")
+            raise DropItem(f"outside_window: published {item['published_at']:%Y-%m-%d}: {item['url']}")
         return item

@@ -2,27 +2,42 @@
 
 Navigation only. It reads the source's feeds, sitemaps (recursively, index ->
 child sitemaps) and listing pages (following the next-page rule), keeps the
-links the source's URL filter accepts, canonicalises them, skips those already
-in the archive before any request is made, and yields one page item per article
-response (see docs/ARCHITECTURE.md). Extraction and everything after it is the
-item pipelines' job.
+links the source's URL filter accepts, canonicalises them, skips those an
+earlier run already fetched (archive dedupe state + seen-URL state, see
+:mod:`crawler.seen`) before any request is made, and yields one page item per
+article response (see docs/ARCHITECTURE.md). Extraction and everything after it
+is the item pipelines' job.
 
-Spider arguments (``-a name=value``), for reruns by hand:
-``since``/``until`` (YYYY-MM-DD, publication dates kept), ``urls`` (comma
-separated) or ``urls_file`` (one URL a line): fetch exactly these, even if
-archived; ``dry_run=1``: do everything but write; ``max_articles=N``.
+Every article URL found gets exactly one outcome (archived, a duplicate, a drop
+reason, an error, skipped as known), so the run report's numbers add up:
+``found = archived + duplicates + sum(dropped)``.
+
+Spider arguments (``-a name=value``), for reruns by hand: ``since``/``until``
+(YYYY-MM-DD, publication day in the source's time zone; listing pages are walked
+back until a page holds only older articles), ``urls`` (comma separated) or
+``urls_file`` (one URL a line): fetch exactly these, even if archived, and
+archive a new version only if the text changed; ``dry_run=1``: do everything but
+write; ``max_articles=N``; ``retry_failed=1``: also request URLs whose last
+attempt failed a short while ago.
 """
 
 from __future__ import annotations
 
+import itertools
 import logging
+from collections import Counter
 from datetime import date, datetime, timezone
 from pathlib import Path
+from zoneinfo import ZoneInfo
 
 import scrapy
-from scrapy.exceptions import CloseSpider
+from scrapy import signals
+from scrapy.exceptions import CloseSpider, DontCloseSpider
+from scrapy.utils._compression import _DecompressionMaxSizeExceeded
+from scrapy.utils.gz import gunzip
 
 from crawler import discovery
+from crawler.failures import classify
 from crawler.session import acquire, release
 from crawler.sources.base import Source
 from crawler.urls import article_id, canonical, on_domains
@@ -30,6 +45,10 @@ from crawler.urls import article_id, canonical, on_domains
 logger = logging.getLogger(__name__)
 
 TRUE_WORDS = {"1", "true", "yes", "on"}
+FALSE_WORDS = {"", "0", "false", "no", "off"}
+SPIDER_ARGUMENTS = ("since", "until", "urls", "urls_file", "dry_run", "max_articles", "retry_failed")
+MAX_SITEMAP_DEPTH = 4
+DUPLICATE_PREFIXES = ("duplicate", "near")
 
 
 class SpiderArgumentError(ValueError):
@@ -45,57 +64,115 @@ def _parse_day(name: str, value: str | None) -> date | None:
         raise SpiderArgumentError(f"-a {name}={value!r}: expected a date as YYYY-MM-DD") from None
 
 
+def _parse_bool(name: str, value) -> bool:
+    text = str(value if value is not None else "").strip().lower()
+    if text in TRUE_WORDS:
+        return True
+    if text in FALSE_WORDS:
+        return False
+    raise SpiderArgumentError(f"-a {name}={value!r}: expected 1 or 0")
+
+
+def _read_urls(urls: str | None, urls_file: str | None) -> list[str]:
+    found: list[str] = []
+    if urls:
+        found += [u.strip() for u in urls.split(",") if u.strip()]
+    if urls_file:
+        path = Path(urls_file)
+        if not path.is_file():
+            raise SpiderArgumentError(f"-a urls_file={urls_file!r}: no such file")
+        try:
+            text = path.read_text(encoding="utf-8")
+        except (OSError, UnicodeDecodeError) as exc:
+            raise SpiderArgumentError(f"-a urls_file={urls_file!r}: cannot be read ({exc})") from None
+        found += [ln.strip() for ln in text.splitlines() if ln.strip() and not ln.lstrip().startswith("#")]
+        if not found:
+            raise SpiderArgumentError(f"-a urls_file={urls_file!r}: holds no URL")
+    for u in found:
+        if not u.startswith(("http://", "https://")):
+            raise SpiderArgumentError(f"-a urls: {u!r} is not an http(s) URL")
+    return found
+
+
+def parse_arguments(kwargs: dict) -> dict:
+    """Check every ``-a`` argument; return them parsed. Raises :class:`SpiderArgumentError`."""
+    unknown = sorted(set(kwargs) - set(SPIDER_ARGUMENTS))
+    if unknown:
+        raise SpiderArgumentError(
+            f"unknown spider argument -a {unknown[0]}; known: {', '.join(SPIDER_ARGUMENTS)}")
+    since = _parse_day("since", kwargs.get("since"))
+    until = _parse_day("until", kwargs.get("until"))
+    if since and until and since > until:
+        raise SpiderArgumentError(f"-a since={kwargs['since']} is after -a until={kwargs['until']}")
+    max_articles = kwargs.get("max_articles")
+    try:
+        max_articles = int(max_articles) if max_articles not in (None, "") else None
+    except ValueError:
+        raise SpiderArgumentError(f"-a max_articles={max_articles!r}: expected a whole number") from None
+    if max_articles is not None and max_articles < 1:
+        raise SpiderArgumentError(f"-a max_articles={max_articles!r}: must be at least 1")
+    return {
+        "since": since,
+        "until": until,
+        "urls": _read_urls(kwargs.get("urls"), kwargs.get("urls_file")),
+        "dry_run": _parse_bool("dry_run", kwargs.get("dry_run")),
+        "max_articles": max_articles,
+        "retry_failed": _parse_bool("retry_failed", kwargs.get("retry_failed")),
+    }
+
+
 class NewsSpider(scrapy.Spider):
     """Generic news spider; :class:`crawler.spiderloader.SourceSpiderLoader` subclasses it per source."""
 
     name = "news"
     source_decl: Source | None = None  # set on the per-source subclass
 
-    def __init__(self, *args, since=None, until=None, urls=None, urls_file=None, dry_run=None,
-                 max_articles=None, **kwargs):
+    def __init__(self, *args, **kwargs):
+        spider_args = {k: kwargs.pop(k) for k in list(kwargs) if k not in ("name",)}
         super().__init__(*args, **kwargs)
-        self.since = _parse_day("since", since)
-        self.until = _parse_day("until", until)
-        if self.since and self.until and self.since > self.until:
-            raise SpiderArgumentError(f"-a since={since} is after -a until={until}")
-        self.explicit_urls = self._read_urls(urls, urls_file)
-        self.dry_run = str(dry_run or "").lower() in TRUE_WORDS
-        try:
-            self.max_articles = int(max_articles) if max_articles not in (None, "") else None
-        except ValueError:
-            raise SpiderArgumentError(f"-a max_articles={max_articles!r}: expected a whole number") from None
-        if self.max_articles is not None and self.max_articles < 1:
-            raise SpiderArgumentError(f"-a max_articles={max_articles!r}: must be at least 1")
+        parsed = parse_arguments(spider_args)
+        self.since, self.until = parsed["since"], parsed["until"]
+        self.explicit_urls = parsed["urls"]
+        self.dry_run = parsed["dry_run"]
+        self.max_articles = parsed["max_articles"]
+        self.retry_failed = parsed["retry_failed"]
         self.requested_articles = 0
-
-    @staticmethod
-    def _read_urls(urls: str | None, urls_file: str | None) -> list[str]:
-        found: list[str] = []
-        if urls:
-            found += [u.strip() for u in urls.split(",") if u.strip()]
-        if urls_file:
-            path = Path(urls_file)
-            if not path.is_file():
-                raise SpiderArgumentError(f"-a urls_file={urls_file!r}: no such file")
-            found += [ln.strip() for ln in path.read_text(encoding="utf-8").splitlines()
-                      if ln.strip() and not ln.lstrip().startswith("#")]
-        for u in found:
-            if not u.startswith(("http://", "https://")):
-                raise SpiderArgumentError(f"-a urls: {u!r} is not an http(s) URL")
-        return found
+        self.started_at = datetime.now(timezone.utc)
+        self.found: dict[str, str] = {}            # canonical URL -> how it was discovered
+        self.outcome: dict[str, str] = {}          # canonical URL -> its one outcome
+        self.outcomes: Counter = Counter()
+        self.completeness: Counter = Counter()     # archived, title, body, date
+        self.discovery: Counter = Counter()        # requested, ok, failed, failed/<reason>
+        self.events: Counter = Counter()           # notable things for the report's notes
+        self._fields: dict[str, tuple[bool, bool, bool]] = {}
+        self._listing_pages: dict[int, dict] = {}
+        self._pending_listing: dict[str, int] = {}
+        self._tokens = itertools.count(1)
 
     @classmethod
     def from_crawler(cls, crawler, *args, **kwargs):
         spider = super().from_crawler(crawler, *args, **kwargs)
         spider.source = cls.source_decl.resolve(crawler.settings.get("DEMO_BASE_URL"))
         spider.allowed_domains = list(spider.source.domains)
+        spider.tz = ZoneInfo(spider.source.timezone)
         spider.session = acquire(crawler.settings, dry_run=spider.dry_run)
         spider.session.sources.append(spider.name)
+        spider.session.load_seen()
+        crawler.signals.connect(spider._item_scraped, signal=signals.item_scraped)
+        crawler.signals.connect(spider._item_dropped, signal=signals.item_dropped)
+        crawler.signals.connect(spider._idle, signal=signals.spider_idle)
         return spider
 
     def closed(self, reason):
+        from crawler.runreport import build_row  # the report reads this spider's counters
+
         stats = self.crawler.stats
-        summary = {"source": self.name, "reason": reason, "stats": stats.get_stats()}
+        row = build_row(self, reason, stats.get_stats())
+        try:
+            self.session.add_run_row(row)
+        except Exception as exc:  # noqa: BLE001 - the articles matter more than their report
+            logger.error("could not journal the run report row of %s: %s", self.name, exc)
+        summary = {"source": self.name, "reason": reason, "status": row["status"]}
         manifest = release(self.session, summary)
         if manifest is not None:
             stats.set_value("archive/manifest", manifest.get("run_id", ""))
@@ -106,24 +183,57 @@ class NewsSpider(scrapy.Spider):
         src = self.source
         if self.explicit_urls:
             for url in self.explicit_urls:
-                req = self._article_request(url, "urls", {}, force=True)
+                req, _, _ = self._article_request(url, "urls", {}, force=True)
                 if req is not None:
                     yield req
             return
         for url in src.feeds:
-            yield scrapy.Request(url, callback=self.parse_feed, meta={"kind": "feed"})
+            yield self._discovery_request(url, self.parse_feed, "feed")
         for url in src.sitemaps:
-            yield scrapy.Request(url, callback=self.parse_sitemap, meta={"kind": "sitemap"})
+            yield self._discovery_request(url, self.parse_sitemap, "sitemap", depth=0)
         for listing in src.listings:
-            yield scrapy.Request(listing.url, callback=self.parse_listing,
-                                 meta={"kind": "listing", "listing": listing, "page": 1})
+            yield self._discovery_request(listing.url, self.parse_listing, "listing", listing=listing, page=1)
+
+    def _discovery_request(self, url: str, callback, kind: str, **meta) -> scrapy.Request:
+        self.discovery["requested"] += 1
+        return scrapy.Request(url, callback=callback, errback=self.discovery_failed, meta={"kind": kind, **meta})
+
+    def discovery_failed(self, failure):
+        reason, _ = classify(failure.value)
+        self.discovery["failed"] += 1
+        self.discovery[f"failed/{reason}"] += 1
+        self._count(f"discovery/failed/{reason}")
+        logger.warning("%s %s failed: %s", failure.request.meta.get("kind", "discovery"), failure.request.url, reason)
+
+    def _xml_body(self, response) -> bytes | None:
+        """The XML of a feed or sitemap; a gzip file (``sitemap.xml.gz``) is unpacked within DOWNLOAD_MAXSIZE."""
+        body = response.body
+        if body[:2] == b"\x1f\x8b":
+            try:
+                body = gunzip(body, max_size=self.crawler.settings.getint("DOWNLOAD_MAXSIZE"))
+            except _DecompressionMaxSizeExceeded:
+                self._event("refused_gzip_bomb")
+                logger.warning("%s refused: unpacks to more than DOWNLOAD_MAXSIZE", response.url)
+                return None
+            except (OSError, EOFError):
+                self._event("bad_gzip")
+                return None
+        return body
+
+    def _xml_refused(self, response, exc) -> None:
+        self._count("discovery/refused_xml")
+        self._event("refused_xml")
+        logger.warning("%s %s refused: %s", response.meta.get("kind"), response.url, exc)
 
     def parse_feed(self, response):
+        self.discovery["ok"] += 1
+        body = self._xml_body(response)
+        if body is None:
+            return
         try:
-            entries = discovery.parse_feed(response.body, response.url)
+            entries = discovery.parse_feed(body, response.url)
         except discovery.UnsafeXML as exc:
-            self._count("discovery/refused_xml")
-            logger.warning("feed %s refused: %s", response.url, exc)
+            self._xml_refused(response, exc)
             return
         self._count("discovery/feed_entries", len(entries))
         for entry in entries:
@@ -132,17 +242,24 @@ class NewsSpider(scrapy.Spider):
                 yield req
 
     def parse_sitemap(self, response):
-        try:
-            result = discovery.parse_sitemap(response.body, response.url)
-        except discovery.UnsafeXML as exc:
-            self._count("discovery/refused_xml")
-            logger.warning("sitemap %s refused: %s", response.url, exc)
+        self.discovery["ok"] += 1
+        body = self._xml_body(response)
+        if body is None:
             return
+        try:
+            result = discovery.parse_sitemap(body, response.url)
+        except discovery.UnsafeXML as exc:
+            self._xml_refused(response, exc)
+            return
+        depth = response.meta.get("depth", 0)
         for loc, lastmod in result.sitemaps:
             if self.since and lastmod and lastmod[:10] < self.since.isoformat():
                 continue  # a child sitemap last changed before the window holds nothing for it
+            if depth >= MAX_SITEMAP_DEPTH:
+                self._event("sitemap_too_deep")
+                continue
             if on_domains(loc, self.source.domains):
-                yield scrapy.Request(loc, callback=self.parse_sitemap, meta={"kind": "sitemap"})
+                yield self._discovery_request(loc, self.parse_sitemap, "sitemap", depth=depth + 1)
         self._count("discovery/sitemap_entries", len(result.entries))
         for entry in result.entries:
             req = self._entry_request(entry, "sitemap")
@@ -150,26 +267,98 @@ class NewsSpider(scrapy.Spider):
                 yield req
 
     def parse_listing(self, response):
+        self.discovery["ok"] += 1
         listing = response.meta["listing"]
         page = response.meta["page"]
         links, nexts = discovery.listing_links(response.text, response.url, listing)
-        fresh = 0
+        next_url = self._next_page(listing, response, nexts)
+        token = next(self._tokens)
+        state = {"listing": listing, "page": page, "next": next_url, "pending": set(), "days": [],
+                 "links": 0, "fresh": 0}
+        requests = []
         for url in links:
             if not self.source.article_url(url):
                 continue
             self._count("discovery/listing_links")
-            req = self._article_request(url, "listing", {})
+            state["links"] += 1
+            req, skip, day = self._article_request(url, "listing", {}, listing_token=token)
+            if day is not None:
+                state["days"].append(day)
             if req is not None:
-                fresh += 1
-                yield req
-        # Incremental: a page holding only known articles means older pages hold no new ones.
-        if fresh == 0 and page > 1 and not self.since:
+                state["fresh"] += 1
+                state["pending"].add(req.meta["found"])
+                requests.append(req)
+        if self.since and state["pending"]:
+            # Backfill: whether older pages are needed is decided once this page's articles are dated.
+            self._listing_pages[token] = state
+            self._pending_listing.update(dict.fromkeys(state["pending"], token))
+        else:
+            nxt = self._after_listing_page(state)
+            if nxt is not None:
+                requests.append(nxt)
+        yield from requests
+
+    def _next_page(self, listing, response, nexts: list[str]) -> str | None:
+        if hasattr(listing, "next_url") and getattr(listing, "next_template", ""):
+            zone = None
+            if getattr(listing, "zone_css", None):
+                import re
+
+                el = response.css(listing.zone_css)
+                raw = (el.attrib.get(listing.zone_attr) if el else None) or ""
+                m = re.search(listing.zone_pattern, raw)
+                zone = m.group(1) if m else None
+            return listing.next_url(response.url, zone)
+        return nexts[0] if nexts else None
+
+    def _after_listing_page(self, state: dict):
+        """The next listing page, unless this page shows older pages hold nothing new."""
+        listing, page = state["listing"], state["page"]
+        if self.since:
+            dated = [d for d in state["days"] if d is not None]
+            if state["links"] and dated and max(dated) < self.since:
+                self._count("discovery/listing_stopped_old")
+                return None
+        elif not self.until and state["fresh"] == 0:
+            # Incremental: a page holding only known articles means older pages hold no new ones.
             self._count("discovery/listing_stopped_known")
+            return None
+        if page >= listing.max_pages or not state["next"]:
+            return None
+        if not on_domains(state["next"], self.source.domains):
+            self._count("discovery/offsite")
+            return None
+        return self._discovery_request(state["next"], self.parse_listing, "listing", listing=listing, page=page + 1)
+
+    def _listing_article_done(self, token: int, found: str, day: date | None) -> None:
+        state = self._listing_pages.get(token)
+        if state is None:
             return
-        if page < listing.max_pages:
-            for url in nexts[:1]:
-                yield scrapy.Request(url, callback=self.parse_listing,
-                                     meta={"kind": "listing", "listing": listing, "page": page + 1})
+        state["pending"].discard(found)
+        if day is not None:
+            state["days"].append(day)
+        if not state["pending"]:
+            del self._listing_pages[token]
+            req = self._after_listing_page(state)
+            if req is not None:
+                self.crawler.engine.crawl(req)
+
+    def _idle(self, spider):
+        """Listing pages still waiting for an article that will never answer (filtered as a
+        duplicate request after a redirect): decide them now rather than never."""
+        if not self._listing_pages:
+            return
+        scheduled = False
+        for token in list(self._listing_pages):
+            state = self._listing_pages.pop(token)
+            for found in state["pending"]:
+                self._pending_listing.pop(found, None)
+            req = self._after_listing_page(state)
+            if req is not None:
+                self.crawler.engine.crawl(req)
+                scheduled = True
+        if scheduled:
+            raise DontCloseSpider
 
     def _entry_request(self, entry: discovery.Entry, via: str):
         if not self.source.article_url(entry.url):
@@ -180,29 +369,41 @@ class NewsSpider(scrapy.Spider):
         if day is not None and not self._in_window(day):
             self._count("discovery/outside_window")
             return None
-        return self._article_request(entry.url, via, hints)
+        req, _, _ = self._article_request(entry.url, via, hints)
+        return req
 
     def _in_window(self, day: date) -> bool:
         return not ((self.since and day < self.since) or (self.until and day > self.until))
 
-    def _article_request(self, url: str, via: str, hints: dict, force: bool = False):
+    def _article_request(self, url: str, via: str, hints: dict, force: bool = False, listing_token=None):
+        """``(request or None, skip reason, known publication day)`` for one found article URL."""
         src = self.source
         canon = canonical(url, src.strip_params, src.host_aliases)
         if not on_domains(canon, src.domains):
             self._count("discovery/offsite")
-            return None
-        if not force and self.session.known_url(article_id(canon)):
+            return None, "offsite", None
+        if canon in self.found:
+            return None, "found_twice", None
+        aid = article_id(canon)
+        skip, day = (None, None) if force else self.session.skip_reason(aid)
+        if skip == "failed_recently" and self.retry_failed:
+            skip = None
+        self.found[canon] = via
+        if skip is not None:
             self._count("discovery/known_skipped")
-            return None
+            self._finish(canon, skip)
+            return None, skip, day
         if self.max_articles is not None and self.requested_articles >= self.max_articles:
+            self._finish(canon, "max_articles")
             raise CloseSpider("max_articles")
         self.requested_articles += 1
         self._count("discovery/article_requests")
         return scrapy.Request(
             canon, callback=self.parse_article, errback=self.article_failed,
-            meta={"kind": "article", "via": via, "hints": hints, "force": force},
+            meta={"kind": "article", "via": via, "hints": hints, "force": force, "found": canon,
+                  "listing_token": listing_token},
             dont_filter=force,
-        )
+        ), None, None
 
     # ------------------------------------------------------------------ articles
 
@@ -210,7 +411,7 @@ class NewsSpider(scrapy.Spider):
         self._count("article/pages_fetched")
         yield {
             "source": self.name,
-            "url": response.request.url,
+            "url": response.meta.get("found") or response.request.url,
             "response_url": response.url,
             "raw_body": response.body,
             "content_type": response.headers.get("Content-Type", b"").decode("latin-1") or None,
@@ -223,14 +424,92 @@ class NewsSpider(scrapy.Spider):
         }
 
     def article_failed(self, failure):
-        reason = type(failure.value).__name__
-        status = getattr(getattr(failure.value, "response", None), "status", None)
-        key = f"http_{status}" if status else reason
-        self._count(f"article/failed/{key}")
-        logger.info("article %s failed: %s", failure.request.url, key)
+        reason, seen = classify(failure.value)
+        request = failure.request
+        found = request.meta.get("found") or request.url
+        self._count(f"article/failed/{reason}")
+        logger.info("article %s failed: %s", request.url, reason)
+        attempts = None
+        if seen == "failed":
+            attempts = self.session.seen.attempts(article_id(found)) + 1
+        self._finish(found, reason, seen=seen, urls=self._fetched_urls(request), attempts=attempts)
+
+    def note_fields(self, found: str, title: bool, body: bool, dated: bool) -> None:
+        """Called by the dedupe step for each article it lets through (for completeness)."""
+        self._fields[found] = (title, body, dated)
+
+    def _item_scraped(self, item, response, spider):
+        found = response.meta.get("found") or response.url
+        published = item.get("published_at") if isinstance(item, dict) else None
+        flags = self._fields.pop(found, None)
+        if flags is not None:
+            self.completeness["archived"] += 1
+            for name, ok in zip(("title", "body", "date"), flags):
+                self.completeness[name] += int(ok)
+        urls = self._fetched_urls(response.request, response)
+        if isinstance(item, dict) and item.get("canonical_url"):
+            urls.append(item["canonical_url"])
+        self._finish(found, "archived", seen="archived", urls=urls, published=self._day(published))
+
+    def _item_dropped(self, item, response, exception, spider):
+        found = response.meta.get("found") or response.url
+        self._fields.pop(found, None)
+        reason = _drop_reason(exception)
+        if reason.startswith(DUPLICATE_PREFIXES):
+            seen = "duplicate"
+        elif reason == "unchanged":
+            seen = "unchanged"
+        elif reason == "outside_window":
+            seen = None  # a normal run must still fetch it
+        else:
+            seen = "not_article"
+        urls = self._fetched_urls(response.request, response)
+        if isinstance(item, dict) and item.get("canonical_url"):
+            urls.append(item["canonical_url"])
+        published = item.get("published_at") if isinstance(item, dict) else None
+        self._finish(found, reason, seen=seen, urls=urls, published=self._day(published))
+
+    def _day(self, published) -> date | None:
+        if isinstance(published, datetime) and published.tzinfo is not None:
+            return published.astimezone(self.tz).date()
+        return None
+
+    def _fetched_urls(self, request, response=None) -> list[str]:
+        src = self.source
+        urls = [request.meta.get("found") or request.url, request.url, *request.meta.get("redirect_urls", ())]
+        if response is not None:
+            urls.append(response.url)
+        return [canonical(u, src.strip_params, src.host_aliases) for u in urls]
+
+    def _finish(self, found: str, reason: str, seen: str | None = None, urls=(), published=None,
+                attempts=None) -> None:
+        """Give the found article ``found`` its one outcome (later calls for it are ignored)."""
+        if found in self.outcome:
+            return
+        self.outcome[found] = reason
+        self.outcomes[reason] += 1
+        if seen is not None and not self.dry_run:
+            ids = {article_id(u) for u in [found, *urls] if on_domains(u, self.source.domains)}
+            self.session.recorder.record(ids, self.name, seen, reason, published, attempts)
+        token = self._pending_listing.pop(found, None)
+        if token is not None:  # the listing page that found it may now decide on its next page
+            self._listing_article_done(token, found, published)
 
     def _count(self, key: str, n: int = 1) -> None:
         self.crawler.stats.inc_value(key, n)
+
+    def _event(self, name: str, n: int = 1) -> None:
+        self.events[name] += n
+        self._count(f"events/{name}", n)
+
+
+def _drop_reason(exception) -> str:
+    """The reason a pipeline step gave (``DropItem("<reason>: ...")``), else ``dropped``."""
+    text = str(exception or "").strip()
+    head = text.split(":", 1)[0].strip()
+    if head and len(head) <= 40 and all(c.isalnum() or c == "_" for c in head):
+        return head.lower()
+    return "dropped"
 
 
 def _hint_day(raw: str) -> date | None:
