@@ -14,6 +14,7 @@ NEWSPIDER_MODULE = "crawler.spiders"
 # One generic spider per declared source (crawler/sources/): `scrapy list` lists sources.
 SPIDER_LOADER_CLASS = "crawler.spiderloader.SourceSpiderLoader"
 COMMANDS_MODULE = "crawler.commands"
+LOG_FORMATTER = "crawler.logformatter.PageLogFormatter"
 
 # ---------------------------------------------------------------- the archive
 ARCHIVE_URI = os.environ.get("ARCHIVE_URI", "archive")
@@ -37,10 +38,12 @@ ITEM_PIPELINES = {
     "pipelines.archive.ArchivePipeline": 900,
 }
 
-# ---------------------------------------------------------------- politeness
+# ---------------------------------------------------------------- politeness and safety
+# See docs/OPERATIONS.md for why each default is what it is.
 CRAWLER_CONTACT = os.environ.get("CRAWLER_CONTACT", "https://github.com/newsarchive/newsarchive")
 USER_AGENT = f"newsarchive/0.1 (+{CRAWLER_CONTACT})"
 ROBOTSTXT_OBEY = True
+ROBOTSTXT_USER_AGENT = "newsarchive"  # the token robots.txt groups are matched against
 CONCURRENT_REQUESTS = 16
 CONCURRENT_REQUESTS_PER_DOMAIN = 2
 DOWNLOAD_DELAY = 0.25
@@ -51,13 +54,48 @@ AUTOTHROTTLE_TARGET_CONCURRENCY = 1.5
 RETRY_ENABLED = True
 RETRY_TIMES = 3
 RETRY_HTTP_CODES = [429, 500, 502, 503, 504, 522, 524, 408]
+RETRY_BACKOFF_BASE = 2.0    # seconds before the first retry; doubles each time (with jitter)
+RETRY_BACKOFF_MAX = 60.0
+RETRY_AFTER_MAX = 300.0     # a longer Retry-After is not waited for: the request gives up
 DOWNLOAD_TIMEOUT = 30
-DOWNLOAD_MAXSIZE = 32 * 1024 * 1024
+DNS_TIMEOUT = 20
+DOWNLOAD_MAXSIZE = 32 * 1024 * 1024   # also the limit on a decompressed body (gzip/deflate/br/zstd bombs)
 DOWNLOAD_WARNSIZE = 8 * 1024 * 1024
 DOWNLOAD_FAIL_ON_DATALOSS = True
 REDIRECT_MAX_TIMES = 5
 COOKIES_ENABLED = False
 TELNETCONSOLE_ENABLED = False
+SAFETY_DNS_CACHE_S = 300
+
+DOWNLOADER_MIDDLEWARES = {
+    # refuses off-site hosts and private addresses, redirect targets included, before anything else
+    "crawler.middlewares.safety.SafetyMiddleware": 40,
+    # robots.txt: 5xx or no answer = disallow (RFC 9309), not Scrapy's allow-all
+    "scrapy.downloadermiddlewares.robotstxt.RobotsTxtMiddleware": None,
+    "crawler.middlewares.robots.StrictRobotsTxtMiddleware": 100,
+    # retries wait (exponential backoff; Retry-After pauses the host)
+    "scrapy.downloadermiddlewares.retry.RetryMiddleware": None,
+    "crawler.middlewares.retry.BackoffRetryMiddleware": 550,
+}
+
+# ---------------------------------------------------------------- operating
+EXTENSIONS = {
+    "scrapy.extensions.logstats.LogStats": None,  # replaced by the progress extension
+    "crawler.extensions.progress.Progress": 500,
+}
+PROGRESS = os.environ.get("PROGRESS", "auto")  # auto | live (rich table) | log (a line per interval) | off
+PROGRESS_INTERVAL = 60.0
+# A URL whose fetch failed (5xx, timeout) is asked again by a later run once this many seconds
+# have passed (or at once with -a retry_failed=1), at most SEEN_MAX_FAILED_ATTEMPTS times.
+SEEN_RETRY_FAILED_AFTER = 6 * 3600
+SEEN_MAX_FAILED_ATTEMPTS = 5
+# Completeness thresholds (Source.min_completeness) are judged from this many archived articles on.
+COMPLETENESS_MIN_ARTICLES = 10
+# The lock a crawl holds on the archive (<archive>/_state/crawl.lock): renewed every minute,
+# taken over when its holder's process is gone (same host) or it was not renewed for this long.
+CRAWL_LOCK_TTL = 900
+LOG_FILE_LEVEL = "INFO"  # level of <archive>/runs/_logs/<run_id>.log, whatever LOG_LEVEL is
+ARCHIVE_SUBCOMMANDS = {"runs": "crawler.runreport.RunsSubcommand"}
 
 REQUEST_FINGERPRINTER_IMPLEMENTATION = "2.7"
 FEED_EXPORT_ENCODING = "utf-8"
