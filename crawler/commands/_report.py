@@ -1,73 +1,208 @@
-"""Crawl several sources in one process and print what each one did."""
+"""Run sources in one process (one archive run), then report and pick the exit code.
+
+Shared by ``scrapy crawl``, ``scrapy crawlall`` and ``scrapy demo``:
+
+1. check everything that can be checked before crawling (spider arguments,
+   source names, DEMO_BASE_URL, ARCHIVE_URI) and stop with exit code 2 and one
+   line naming the culprit;
+2. take the archive's crawl lock (not for dry runs) or stop with exit code 3;
+3. log to ``<archive>/runs/_logs/<run_id>.log`` as well (uploaded at the end
+   when the archive is not local);
+4. crawl; each spider journals its run-report row before the run commits;
+5. print the report (a table on a terminal, then one line per source) and
+   return the exit code (see :data:`EXIT_CODES`).
+"""
 
 from __future__ import annotations
+
+import logging
+import os
+import sys
+import tempfile
+from pathlib import Path
 
 from scrapy import signals
 from scrapy.crawler import CrawlerProcess
 
+from crawler.runreport import mark_unpublished, print_report, summary_line
+
+logger = logging.getLogger(__name__)
+
+EXIT_OK, EXIT_SOURCE, EXIT_USAGE, EXIT_LOCKED, EXIT_ARCHIVE = 0, 1, 2, 3, 4
+EXIT_CODES = {
+    EXIT_OK: "every source ok",
+    EXIT_SOURCE: "a source failed, was interrupted, archived nothing new while it announced new articles, "
+                 "or fell below its completeness threshold (see the report)",
+    EXIT_USAGE: "bad command line or configuration (unknown source, malformed -a argument, bad ARCHIVE_URI); "
+                "nothing was crawled",
+    EXIT_LOCKED: "another crawl holds the archive's lock; nothing was crawled",
+    EXIT_ARCHIVE: "the archive could not be opened or the run could not be committed; accepted articles "
+                  "wait in the local journal (`scrapy archive recover`)",
+}
+LOG_PREFIX = "runs/_logs/"
+
+
+def error(message: str) -> None:
+    print(f"error: {message}", file=sys.stderr, flush=True)
+
+
+def preflight(settings, names: list[str], spider_args: dict):
+    """Everything checkable before a crawl. Returns ``(parsed args, archive)`` or an exit code."""
+    from crawler.sources import SourceError, registry
+    from crawler.spiders.news import SpiderArgumentError, parse_arguments
+    from storage import ArchiveConfigError, ArchiveError, open_archive
+
+    try:
+        parsed = parse_arguments(dict(spider_args))
+    except SpiderArgumentError as exc:
+        error(str(exc))
+        return EXIT_USAGE
+    if not names:
+        error("no source to crawl")
+        return EXIT_USAGE
+    for name in names:
+        try:
+            registry().get(name).resolve(settings.get("DEMO_BASE_URL"))
+        except SourceError as exc:
+            error(str(exc))
+            return EXIT_USAGE
+    uri = settings.get("ARCHIVE_URI") or "archive"
+    try:
+        archive = open_archive(uri)
+    except ArchiveConfigError as exc:
+        error(str(exc))
+        return EXIT_USAGE
+    except ArchiveError as exc:
+        error(f"ARCHIVE_URI={uri}: {exc}")
+        return EXIT_ARCHIVE
+    return parsed, archive
+
+
+class RunLog:
+    """A log file per run: ``<archive>/runs/_logs/<run_id>.log`` (written locally, uploaded otherwise)."""
+
+    def __init__(self, archive, run_id: str, level: str = "INFO"):
+        self.archive = archive
+        self.key = f"{LOG_PREFIX}{run_id}.log"
+        root = getattr(archive.backend, "root", None)
+        if root is not None:
+            self.path = Path(root) / self.key
+            self.upload = False
+        else:
+            fd, name = tempfile.mkstemp(prefix=f"newsarchive-{run_id}-", suffix=".log")
+            os.close(fd)
+            self.path = Path(name)
+            self.upload = True
+        self.level = level
+        self.handler: logging.Handler | None = None
+
+    @property
+    def location(self) -> str:
+        return str(self.path) if not self.upload else f"{self.archive.display_uri.rstrip('/')}/{self.key}"
+
+    def start(self) -> "RunLog":
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        self.handler = logging.FileHandler(self.path, encoding="utf-8")
+        self.handler.setLevel(self.level)
+        self.handler.setFormatter(logging.Formatter("%(asctime)s [%(name)s] %(levelname)s: %(message)s"))
+        logging.getLogger().addHandler(self.handler)
+        if logging.getLogger().level > logging.getLevelName(self.level):
+            logging.getLogger().setLevel(self.level)
+        return self
+
+    def finish(self, lines: list[str]) -> None:
+        if self.handler is None:
+            return
+        for line in lines:
+            self.handler.emit(logging.LogRecord("report", logging.INFO, "", 0, line, None, None))
+        logging.getLogger().removeHandler(self.handler)
+        self.handler.close()
+        self.handler = None
+        if self.upload:
+            try:
+                self.archive.backend.put_bytes_overwrite(self.key, self.path.read_bytes())
+                self.path.unlink()
+            except Exception as exc:  # noqa: BLE001 - the log stays on local disk
+                error(f"could not upload the log to {self.location}: {exc}; it is at {self.path}")
+
+
+def run_crawl(settings, names: list[str], spider_args: dict | None, title: str, owner: str) -> int:
+    """Crawl ``names`` in one process and one archive run; print the report; return the exit code."""
+    from crawler.oplock import CrawlLock, CrawlLocked
+    from crawler.session import finished_sessions, process_run_id
+
+    spider_args = dict(spider_args or {})
+    checked = preflight(settings, names, spider_args)
+    if isinstance(checked, int):
+        return checked
+    parsed, archive = checked
+    run_id = settings.get("RUN_ID") or process_run_id()
+    settings.set("RUN_ID", run_id, priority="cmdline")
+    lock = runlog = None
+    if not parsed["dry_run"]:
+        lock = CrawlLock(archive.backend, owner=owner, run_id=run_id, ttl=settings.getfloat("CRAWL_LOCK_TTL", 900))
+        try:
+            lock.acquire()
+        except CrawlLocked as exc:
+            error(str(exc))
+            return EXIT_LOCKED
+        runlog = RunLog(archive, run_id, settings.get("LOG_FILE_LEVEL") or "INFO").start()
+    started: dict[str, str] = {}
+    try:
+        process = CrawlerProcess(settings)
+        for name in names:
+            crawler = process.create_crawler(name)
+
+            def opened(spider, _name=name):
+                started[_name] = "opened"
+
+            crawler.signals.connect(opened, signal=signals.spider_opened)
+            process.crawl(crawler, **spider_args)
+        process.start()
+    finally:
+        rows, commit_error = _collect(finished_sessions(), run_id)
+        code = EXIT_OK
+        if commit_error:
+            mark_unpublished(rows, commit_error)
+            code = EXIT_ARCHIVE
+        missing = [n for n in names if n not in {r["source"] for r in rows}]
+        for name in missing:
+            rows.append(_not_started(name, run_id, started.get(name)))
+        rows.sort(key=lambda r: r["source"])
+        if code == EXIT_OK and any(r["status"] != "ok" for r in rows):
+            code = EXIT_SOURCE
+        if lock is not None:
+            lock.release()
+            if lock.lost:
+                error("the crawl lock was taken over during the run (see the log)")
+        print_report(rows, title, archive.display_uri, runlog.location if runlog else None)
+        if runlog is not None:
+            runlog.finish([summary_line(r) for r in rows] + [f"exit code {code}: {EXIT_CODES[code]}"])
+    return code
+
+
+def _collect(sessions, run_id: str) -> tuple[list[dict], str | None]:
+    rows, commit_error = [], None
+    for session in sessions:
+        if session.run_id != run_id:
+            continue
+        rows.extend(session.run_rows)
+        commit_error = commit_error or session.commit_error
+    return rows, commit_error
+
+
+def _not_started(name: str, run_id: str, state: str | None) -> dict:
+    from datetime import datetime, timezone
+
+    now = datetime.now(timezone.utc)
+    return {"run_id": run_id, "source": name, "started_at": now, "finished_at": now, "status": "failed",
+            "requests": 0, "article_pages_fetched": 0, "articles_found": 0, "articles_archived": 0,
+            "duplicates_skipped": 0, "dropped": {}, "http_errors": {}, "completeness_title": None,
+            "completeness_body": None, "completeness_date": None, "bytes_downloaded": 0, "duration_s": 0.0,
+            "publish_delay_s": None, "crawler_version": None,
+            "notes": "the spider did not " + ("finish" if state else "start") + " (see the log)"}
+
 
 def crawl_and_report(settings, names: list[str], title: str, spider_args: dict | None = None) -> int:
-    """Crawl ``names`` in one process (one archive run), print a summary, return an exit code."""
-    process = CrawlerProcess(settings, install_root_handler=True)
-    results: dict[str, dict] = {}
-    for name in names:
-        crawler = process.create_crawler(name)
-
-        def closed(spider, reason, _crawler=crawler):
-            results[spider.name] = {"reason": reason, "stats": dict(_crawler.stats.get_stats())}
-
-        crawler.signals.connect(closed, signal=signals.spider_closed)
-        process.crawl(crawler, **(spider_args or {}))
-    process.start()
-    print_summary(results, settings.get("ARCHIVE_URI") or "archive", title)
-    failed = [n for n in names if results.get(n, {}).get("reason") not in ("finished", "max_articles")]
-    return 1 if failed else 0
-
-
-def summarise(stats: dict) -> dict:
-    dropped: dict[str, int] = {}
-    for key, value in stats.items():
-        if key.startswith("pipeline/dropped/"):
-            dropped[key.rsplit("/", 1)[1]] = value
-        elif key.startswith("article/failed/"):
-            dropped[key.rsplit("/", 1)[1]] = dropped.get(key.rsplit("/", 1)[1], 0) + value
-        elif key.startswith("httperror/response_ignored_status_count/"):
-            dropped["http_" + key.rsplit("/", 1)[1]] = value
-    duplicates = sum(v for k, v in stats.items() if k.startswith("dedupe/"))
-    return {
-        "archived": stats.get("archive/articles_accepted", 0) or stats.get("archive/would_archive", 0),
-        "duplicates": duplicates,
-        "skipped_known": stats.get("discovery/known_skipped", 0),
-        "pages": stats.get("article/pages_fetched", 0),
-        "requests": stats.get("downloader/request_count", 0),
-        "dropped": dropped,
-    }
-
-
-def print_summary(results: dict[str, dict], archive_uri: str, title: str) -> None:
-    from rich.console import Console
-    from rich.table import Table
-
-    table = Table(title=f"{title}: what each source did")
-    for col in ("source", "archived", "duplicates", "already archived", "article pages", "requests",
-                "dropped (why)", "ended"):
-        table.add_column(col, justify="right" if col not in ("source", "dropped (why)", "ended") else "left")
-    totals = {"archived": 0, "duplicates": 0}
-    for name in sorted(results):
-        s = summarise(results[name]["stats"])
-        totals["archived"] += s["archived"]
-        totals["duplicates"] += s["duplicates"]
-        why = ", ".join(f"{k}: {v}" for k, v in sorted(s["dropped"].items())) or "-"
-        table.add_row(name, str(s["archived"]), str(s["duplicates"]), str(s["skipped_known"]), str(s["pages"]),
-                      str(s["requests"]), why, results[name]["reason"])
-    console = Console()
-    console.print(table)
-    console.print(f"archived {totals['archived']} articles, skipped {totals['duplicates']} duplicates")
-    console.print(f"archive: {archive_uri}")
-    path = archive_uri.rstrip("/")
-    console.print("try:", style="bold")
-    console.print(
-        f"  duckdb -c \"SELECT source, month, count(*) FROM read_parquet('{path}/articles/**/*.parquet', "
-        f"hive_partitioning=true) GROUP BY ALL ORDER BY ALL\"",
-        soft_wrap=True,
-    )
+    """Kept for ``scrapy demo``: crawl ``names`` and report, with the crawl lock and run log."""
+    return run_crawl(settings, names, spider_args, title=title, owner=f"scrapy {title}")

@@ -1,0 +1,77 @@
+"""``scrapy crawlall [--sources a,b] [--exclude c]``: every declared source, one process, one run.
+
+Meant for cron and systemd timers. Each source is its own crawler (its own
+per-domain concurrency and AutoThrottle) in one process and one archive run.
+``--sources`` and ``--exclude`` take comma-separated names or shell patterns
+(``demo_*``). Without ``--sources`` every declared source is crawled, except the
+``demo_*`` ones unless DEMO_BASE_URL is set. Spider arguments (``-a since=...``)
+apply to every source.
+
+It takes the archive's crawl lock (a second overlapping run exits at once with
+code 3), writes ``<archive>/runs/`` rows and ``<archive>/runs/_logs/<run_id>.log``,
+prints one line per source, and exits non-zero when a source is not ``ok``.
+Exit codes: docs/OPERATIONS.md.
+"""
+
+from __future__ import annotations
+
+import fnmatch
+
+from scrapy.commands import BaseRunSpiderCommand
+from scrapy.exceptions import UsageError
+
+from crawler.commands._report import EXIT_USAGE, error, run_crawl
+
+
+def select_sources(all_names: list[str], sources: str, exclude: str, demo_base_url: str) -> list[str]:
+    """The sources a crawlall run covers. Raises ``ValueError`` naming the option at fault."""
+    def patterns(value: str) -> list[str]:
+        return [p.strip() for p in (value or "").split(",") if p.strip()]
+
+    chosen: list[str] = []
+    if patterns(sources):
+        for pat in patterns(sources):
+            hits = fnmatch.filter(all_names, pat)
+            if not hits:
+                raise ValueError(f"--sources: {pat!r} matches no declared source (see `scrapy list`)")
+            chosen += [h for h in hits if h not in chosen]
+    else:
+        chosen = [n for n in all_names if demo_base_url or not n.startswith("demo_")]
+    for pat in patterns(exclude):
+        if not fnmatch.filter(all_names, pat):
+            raise ValueError(f"--exclude: {pat!r} matches no declared source (see `scrapy list`)")
+        chosen = [n for n in chosen if not fnmatch.fnmatch(n, pat)]
+    return chosen
+
+
+class Command(BaseRunSpiderCommand):
+    requires_project = True
+    requires_crawler_process = False
+
+    def syntax(self):
+        return "[--sources a,b] [--exclude c] [-a NAME=VALUE ...]"
+
+    def short_desc(self):
+        return "Crawl every declared source (or some) in one process, with a lock and a run report"
+
+    def add_options(self, parser):
+        super().add_options(parser)
+        parser.add_argument("--sources", default="", help="comma-separated source names or patterns (default: all)")
+        parser.add_argument("--exclude", default="", help="comma-separated source names or patterns to leave out")
+
+    def run(self, args, opts):
+        if args:
+            raise UsageError("crawlall takes no positional arguments; use --sources a,b")
+        from crawler.sources import source_names
+
+        try:
+            names = select_sources(source_names(), opts.sources, opts.exclude, self.settings.get("DEMO_BASE_URL"))
+        except ValueError as exc:
+            error(str(exc))
+            self.exitcode = EXIT_USAGE
+            return
+        if not names:
+            error("no source selected (demo_* sources need DEMO_BASE_URL)")
+            self.exitcode = EXIT_USAGE
+            return
+        self.exitcode = run_crawl(self.settings, names, opts.spargs, title="crawlall", owner="scrapy crawlall")

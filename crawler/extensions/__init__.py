@@ -1,0 +1,1 @@
+"""Scrapy extensions of the crawl (enabled in ``crawler/settings.py``)."""
