@@ -1,0 +1,301 @@
+"""The near-duplicate index, persisted with the archive and shared by every run.
+
+Layout: ``<archive>/_state/neardup/v1-<params tag>/`` holds immutable *segments*, each one
+``.npz`` file published create-only (atomic on every backend):
+
+- ``seg-<run_id>-<k>.npz``: the articles one run archived between two publishes;
+- ``cmp-<time>-<run_id>.npz``: a compaction of older segments, listing them in ``covers``
+  (covered segments are deleted after it is published; readers ignore them either way).
+
+A segment holds, for ``n`` articles: ``ids`` (uint64, the 16-hex-digit article ids; any other
+id goes to ``ids_str``), ``shingles`` (uint32), ``sketches`` (``n x num_perm`` b-bit MinHash
+values, uint8) and the LSH entries ``keys`` / ``rows`` (uint32, ``bands x n``, each band sorted
+by key). In memory the keys of all bands become one sorted uint64 array ``band << 32 | key``, so a
+lookup is one ``numpy.searchsorted`` per segment (O(bands log n)), then one vectorised
+verification of the candidates. This run's articles not yet published sit in a datasketch
+``MinHashLSH`` (dict storage) with the same band keys.
+
+Concurrent runs (several processes, several sources): each run publishes its own segments. A
+publish takes the archive lock, reads the segments others published since this run last looked,
+checks this run's unpublished articles against them (the earlier-published copy is the first
+archived), and only then publishes. What it returns as *late copies* were archived by this run
+while a concurrent run archived the same story first; the pipeline records them in
+``duplicates``. Between publishes, :meth:`NearDupIndex.refresh` (every few seconds of crawling)
+picks up what others published, so that window stays short.
+"""
+
+from __future__ import annotations
+
+import io
+import logging
+import re
+import threading
+import time
+from dataclasses import dataclass
+
+import numpy as np
+from datasketch import MinHashLSH
+
+from pipelines.neardup import DEFAULT, Params, Signature, as_minhash, band_hash, band_keys, sketch, similarity
+
+logger = logging.getLogger(__name__)
+
+FORMAT = 1
+ROOT = "_state/neardup"
+_HEX16 = re.compile(r"[0-9a-f]{16}")
+
+
+def index_prefix(p: Params = DEFAULT) -> str:
+    return f"{ROOT}/v{FORMAT}-{p.tag}/"
+
+
+@dataclass
+class Match:
+    article_id: str  # the kept (first-archived) copy
+    similarity: float
+
+
+# ---------------------------------------------------------------------- segments
+class Segment:
+    """One immutable segment, searchable in O(bands log n)."""
+
+    def __init__(self, name: str, ids: list[str], shingles: np.ndarray, sketches: np.ndarray,
+                 keys: np.ndarray, rows: np.ndarray, covers: tuple[str, ...] = ()):
+        self.name = name
+        self.ids = ids
+        self.shingles = shingles
+        self.sketches = sketches
+        bands = keys.shape[0]
+        self.comp = ((np.arange(bands, dtype=np.uint64)[:, None] << np.uint64(32)) | keys.astype(np.uint64)).ravel()
+        self.rows = rows.ravel()
+        self.covers = tuple(covers)
+        self._keys = keys  # as stored, for compaction
+
+    def __len__(self) -> int:
+        return len(self.ids)
+
+    @property
+    def nbytes(self) -> int:
+        return self.comp.nbytes + self.rows.nbytes + self.sketches.nbytes + self.shingles.nbytes + 8 * len(self.ids)
+
+    def candidates(self, qcomp: np.ndarray) -> np.ndarray:
+        lo = np.searchsorted(self.comp, qcomp, "left")
+        hi = np.searchsorted(self.comp, qcomp, "right")
+        hits = [self.rows[a:b] for a, b in zip(lo, hi) if b > a]
+        return np.unique(np.concatenate(hits)) if hits else np.empty(0, np.uint32)
+
+    # -------------------------------------------------------------- bytes
+    @staticmethod
+    def build(name: str, ids: list[str], shingles, sketches, keys_by_article, covers=()) -> "Segment":
+        """From per-article arrays (``keys_by_article``: ``n x bands``), sorting each band."""
+        n = len(ids)
+        keys_t = np.asarray(keys_by_article, dtype=np.uint32).reshape(n, -1).T  # bands x n
+        order = np.argsort(keys_t, axis=1, kind="stable")
+        keys = np.take_along_axis(keys_t, order, axis=1)
+        return Segment(name, list(ids), np.asarray(shingles, np.uint32), np.asarray(sketches), keys,
+                       order.astype(np.uint32), covers)
+
+    def to_bytes(self, params: Params) -> bytes:
+        arrays = {"shingles": self.shingles, "sketches": self.sketches, "keys": self._keys,
+                  "rows": self.rows.reshape(self._keys.shape), "covers": np.array(self.covers, dtype=str),
+                  "params": np.array(params.tag)}
+        if all(_HEX16.fullmatch(i) for i in self.ids):
+            arrays["ids"] = np.array([int(i, 16) for i in self.ids], dtype=np.uint64)
+        else:
+            arrays["ids_str"] = np.array(self.ids, dtype=str)
+        buf = io.BytesIO()
+        np.savez(buf, **arrays)
+        return buf.getvalue()
+
+    @staticmethod
+    def from_bytes(name: str, data: bytes, params: Params) -> "Segment":
+        with np.load(io.BytesIO(data), allow_pickle=False) as z:
+            if str(z["params"]) != params.tag:
+                raise ValueError(f"{name}: built with {z['params']}, expected {params.tag}")
+            ids = [format(int(i), "016x") for i in z["ids"]] if "ids" in z else [str(i) for i in z["ids_str"]]
+            return Segment(name, ids, z["shingles"], z["sketches"], z["keys"], z["rows"],
+                           tuple(str(c) for c in z["covers"]))
+
+    @staticmethod
+    def merge(name: str, parts: list["Segment"]) -> "Segment":
+        ids = [i for s in parts for i in s.ids]
+        keys = np.concatenate([_keys_by_article(s) for s in parts]) if parts else np.empty((0, 1), np.uint32)
+        covers = sorted({c for s in parts for c in (s.name, *s.covers)})
+        return Segment.build(name, ids, np.concatenate([s.shingles for s in parts]),
+                             np.concatenate([s.sketches for s in parts]), keys, covers)
+
+
+def _keys_by_article(s: Segment) -> np.ndarray:
+    """``n x bands`` keys of a segment, undoing the per-band sort."""
+    bands, n = s._keys.shape
+    out = np.empty((n, bands), np.uint32)
+    rows = s.rows.reshape(bands, n)
+    for b in range(bands):
+        out[rows[b], b] = s._keys[b]
+    return out
+
+
+# ---------------------------------------------------------------------- the index
+class NearDupIndex:
+    """Segments published in the archive + this run's articles not yet published.
+
+    ``backend`` is the archive's storage backend (``archive.backend``: ``list``, ``get_bytes``,
+    create-only ``put_bytes``, ``delete``, ``lock``); None keeps everything in memory.
+    """
+
+    def __init__(self, backend=None, params: Params = DEFAULT, *, max_segments: int = 16,
+                 lock_timeout: float = 600.0, owner: str = "neardup"):
+        self.backend = backend
+        self.p = params
+        self.prefix = index_prefix(params)
+        self.max_segments = max_segments
+        self.lock_timeout = lock_timeout
+        self.owner = owner
+        self.segments: dict[str, Segment] = {}
+        self._gone: set[str] = set()  # covered by a compaction we loaded: never load them
+        self._mutex = threading.RLock()
+        self._seq = 0
+        self._new_delta()
+        self.last_refresh = 0.0
+
+    def _new_delta(self) -> None:
+        self.delta = MinHashLSH(num_perm=self.p.num_perm, params=(self.p.bands, self.p.rows), hashfunc=band_hash)
+        self.pending: dict[str, tuple[int, np.ndarray, np.ndarray]] = {}  # id -> (shingles, sketch, keys)
+
+    # ------------------------------------------------------------------ reading
+    def refresh(self) -> list[str]:
+        """Load the segments published since the last look (compactions first); their names."""
+        if self.backend is None:
+            return []
+        with self._mutex:
+            listed = sorted(o.key for o in self.backend.list(self.prefix) if o.key.endswith(".npz"))
+            new = [k for k in listed if k not in self.segments and k not in self._gone]
+            loaded = []
+            for key in sorted(new, key=lambda k: (not k.rsplit("/", 1)[-1].startswith("cmp-"), k)):
+                if key in self._gone:
+                    continue
+                try:
+                    seg = Segment.from_bytes(key, self.backend.get_bytes(key), self.p)
+                except KeyError:  # deleted by a compaction since we listed: its rows are in that one
+                    continue
+                for covered in seg.covers:
+                    self._gone.add(covered)
+                    self.segments.pop(covered, None)
+                self.segments[key] = seg
+                loaded.append(key)
+            self.last_refresh = time.monotonic()
+            return loaded
+
+    def _qcomp(self, keys: np.ndarray) -> np.ndarray:
+        return (np.arange(self.p.bands, dtype=np.uint64) << np.uint64(32)) | keys.astype(np.uint64)
+
+    def _candidates(self, qcomp: np.ndarray, names) -> tuple[list[str], list[np.ndarray]]:
+        ids, sketches = [], []
+        for name in names:
+            seg = self.segments.get(name)
+            rows = seg.candidates(qcomp) if seg is not None else ()
+            if len(rows):
+                ids += [seg.ids[r] for r in rows]
+                sketches.append(seg.sketches[rows])
+        return ids, sketches
+
+    def _best(self, q: np.ndarray, ids: list[str], sketches: list[np.ndarray], exclude: str | None) -> Match | None:
+        if not ids:
+            return None
+        cands = np.concatenate(sketches)
+        if exclude is not None and exclude in ids:
+            keep = np.array([x != exclude for x in ids])
+            ids, cands = [x for x in ids if x != exclude], cands[keep]
+            if not ids:
+                return None
+        sims = similarity(q, cands, self.p)
+        best = int(np.argmax(sims))
+        return Match(ids[best], float(sims[best])) if sims[best] >= self.p.threshold else None
+
+    def lookup(self, sig: Signature, exclude: str | None = None) -> Match | None:
+        """The most similar indexed article at or above the threshold (never ``exclude``)."""
+        with self._mutex:
+            ids, sketches = self._candidates(self._qcomp(band_keys(sig, self.p)), list(self.segments))
+            if self.pending:
+                for key in self.delta.query(as_minhash(sig, self.p)):
+                    ids.append(key)
+                    sketches.append(self.pending[key][1][None, :])
+            return self._best(sketch(sig, self.p), ids, sketches, exclude)
+
+    # ------------------------------------------------------------------ writing
+    def add(self, article_id: str, sig: Signature) -> None:
+        with self._mutex:
+            if article_id in self.pending:
+                return
+            self.delta.insert(article_id, as_minhash(sig, self.p), check_duplication=False)
+            self.pending[article_id] = (sig.shingles, sketch(sig, self.p), band_keys(sig, self.p))
+
+    def publish(self, run_id: str) -> list[tuple[str, Match]]:
+        """Publish this run's pending articles as one segment, under the archive lock.
+
+        Returns the *late copies*: pending articles that a segment published meanwhile by a
+        concurrent run already holds (they are left out of the published segment)."""
+        with self._mutex:
+            if not self.pending:
+                return []
+            if self.backend is None:
+                late, entries = [], self.pending
+                seg = self._segment_of(f"mem-{run_id}-{self._seq}", entries)
+            else:
+                with self.backend.lock(f"{self.owner} run={run_id}", timeout=self.lock_timeout):
+                    new = self.refresh()
+                    late = self._late_copies(new) if new else []
+                    gone = {a for a, _ in late}
+                    entries = {a: e for a, e in self.pending.items() if a not in gone}
+                    seg = None
+                    if entries:
+                        name = f"{self.prefix}seg-{run_id}-{self._seq:05d}.npz"
+                        seg = self._segment_of(name, entries)
+                        self.backend.put_bytes(name, seg.to_bytes(self.p))
+                    if len(self.segments) + 1 > self.max_segments:
+                        self._compact(run_id, seg)
+                        seg = None if seg is None or seg.name in self._gone else seg
+            if seg is not None:
+                self.segments[seg.name] = seg
+            self._seq += 1
+            self._new_delta()
+            return late
+
+    def _segment_of(self, name: str, entries: dict) -> Segment:
+        ids = list(entries)
+        return Segment.build(name, ids, [entries[i][0] for i in ids], np.stack([entries[i][1] for i in ids]),
+                             np.stack([entries[i][2] for i in ids]))
+
+    def _late_copies(self, new_segments: list[str]) -> list[tuple[str, Match]]:
+        late = []
+        for article_id, (_, sk, keys) in self.pending.items():
+            match = self._best(sk, *self._candidates(self._qcomp(keys), new_segments), exclude=article_id)
+            if match is not None:
+                late.append((article_id, match))
+        return late
+
+    def _compact(self, run_id: str, just_published: Segment | None) -> None:
+        """Merge the smaller half of the live segments into one (under the lock)."""
+        live = dict(self.segments)
+        if just_published is not None:
+            live[just_published.name] = just_published
+        parts = sorted(live.values(), key=len)[: max(2, len(live) - self.max_segments // 2)]
+        stamp = time.strftime("%Y%m%dT%H%M%S", time.gmtime())
+        name = f"{self.prefix}cmp-{stamp}-{run_id}-{self._seq:05d}.npz"
+        merged = Segment.merge(name, parts)
+        self.backend.put_bytes(name, merged.to_bytes(self.p))
+        for s in parts:
+            self.segments.pop(s.name, None)
+            self._gone.add(s.name)
+        self.segments[name] = merged
+        for s in parts:  # after the compaction is published: a crash in between leaves both, harmless
+            self.backend.delete(s.name)
+        logger.info("neardup index: compacted %d segments (%d articles) into %s", len(parts), len(merged), name)
+
+    # ------------------------------------------------------------------ figures
+    def __len__(self) -> int:
+        return sum(len(s) for s in self.segments.values()) + len(self.pending)
+
+    @property
+    def nbytes(self) -> int:
+        return sum(s.nbytes for s in self.segments.values())
