@@ -26,6 +26,7 @@ ARCHIVE_SUBCOMMANDS_BASE = {
     "query": "crawler.commands.archive.Query",
     "recover": "crawler.commands.archive.Recover",
     "compact": "crawler.commands.archive.Compact",
+    "duplicates": "pipelines.neardup_cli.Duplicates",
 }
 
 
