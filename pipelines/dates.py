@@ -42,6 +42,8 @@ _ISO = re.compile(
     r"\s*(Z|[+-]\d{2}:?\d{2}|[+-]\d{2}(?!\d))?(?!\d)"
 )
 _DMY = re.compile(r"(?<!\d)(\d{1,2})\s*[/.-]\s*(\d{1,2})\s*[/.-]\s*(\d{4})(?!\d)")
+_DMY2 = re.compile(r"(?<![\d.:])(\d{1,2})\.(\d{1,2})\.(\d{2})(?![\d.:])")  # '25.04.24' (dots only)
+_MERIDIEM = re.compile(r"^\s*(?::\d{2})?\s*(AM|PM|A\.M\.|P\.M\.|SA|CH|sáng|chiều|tối)\b", re.I)
 _TIME = re.compile(r"(?<![\d/.:+-])(\d{1,2})\s*(?::|h|giờ)\s*(\d{2})(?:\s*:\s*(\d{2}))?(?![\d/])", re.I)
 _ZONE = re.compile(r"\b(?:GMT|UTC)\s*(?:([+-])\s*(\d{1,2})(?::?(\d{2}))?)?", re.I)
 _RELATIVE = re.compile(r"(\d+)\s*(giây|phút|giờ|tiếng|ngày|tuần|tháng|năm|seconds?|minutes?|mins?|hours?|days?|weeks?)\s*(?:trước|ago)", re.I)
@@ -92,9 +94,11 @@ def fast_parse(raw: str, fetched_at: datetime | None, tz) -> datetime | None:
             zm = _ZONE.search(text, m.end())
             zone = _offset(zm.group(1), zm.group(2), zm.group(3)) if zm and zm.group(1) else tz
         return _make(y, mo, d, h, mi, s, zone)
-    m = _DMY.search(text)
+    m = _DMY.search(text) or _DMY2.search(text)
     if m:
         d, mo, y = m.groups()
+        if len(y) == 2:
+            y = "20" + y
         rest = text[: m.start()] + " " + text[m.end():]
         t = _TIME.search(rest)
         zm = _ZONE.search(rest)
@@ -102,6 +106,11 @@ def fast_parse(raw: str, fetched_at: datetime | None, tz) -> datetime | None:
         if zm:
             zone = _offset(zm.group(1), zm.group(2), zm.group(3)) if zm.group(1) else timezone.utc
         h, mi, s = t.groups() if t else (0, 0, 0)
+        if t:
+            meridiem = _MERIDIEM.match(rest[t.end():])
+            if meridiem:
+                pm = meridiem.group(1).lower() in ("pm", "p.m.", "ch", "chiều", "tối")
+                h = int(h) % 12 + (12 if pm else 0)
         return _make(y, mo, d, h, mi, s, zone)
     if _RFC822.match(text):
         try:
@@ -134,7 +143,24 @@ def _with_clock(day: datetime, text: str, tz) -> datetime:
     return local
 
 
-def _slow_parse(raw: str, fetched_at: datetime | None, tz_name: str) -> datetime | None:
+# Words around a printed date that dateparser does not skip by itself.
+_FILLER = re.compile(
+    r"\b(?:um|uhr|at|on|lúc|vào|ngày|cập nhật|đăng|à|le|alle|il|el|om|kl\.?|klo|am|published|updated|"
+    r"veröffentlicht|aktualisiert|erstellt|stand|posted|publié|pubblicato|publicado)\b[:.]?",
+    re.I,
+)
+_LEADING = re.compile(r"^[^\d]*?(?=(?:[A-Za-zÀ-ỹ]{3,}\.?\s+)?\d)")
+
+
+def _trim(raw: str) -> str:
+    """'Veröffentlicht am 13. Mai 2026 um 15:44' -> '13. Mai 2026 15:44' (a month name before the day is kept)."""
+    text = re.split(r"\s[|•·]\s|\s{3,}|\n", raw.strip())[0]
+    text = _FILLER.sub(" ", text)
+    text = _LEADING.sub("", text, count=1)
+    return " ".join(text.replace(",", " ").split())
+
+
+def _slow_parse(raw: str, fetched_at: datetime | None, tz_name: str, language: str | None = None) -> datetime | None:
     import dateparser  # imported on first use: the fast path covers almost every page
 
     settings = {
@@ -144,12 +170,14 @@ def _slow_parse(raw: str, fetched_at: datetime | None, tz_name: str) -> datetime
     if fetched_at is not None:
         settings["RELATIVE_BASE"] = fetched_at.astimezone(_zone(tz_name)).replace(tzinfo=None)
     try:
-        return dateparser.parse(raw, languages=["vi", "en"], settings=settings)
+        return dateparser.parse(raw, languages=_languages(language), settings=settings) or \
+            dateparser.parse(_trim(raw), languages=_languages(language), settings=settings)
     except Exception:  # dateparser raises a variety of errors on junk; junk is simply not a date
         return None
 
 
-def parse_date(raw: str | None, fetched_at: datetime | None = None, tz: str | None = None) -> tuple[datetime | None, str | None]:
+def parse_date(raw: str | None, fetched_at: datetime | None = None, tz: str | None = None,
+               language: str | None = None) -> tuple[datetime | None, str | None]:
     """``(utc_datetime, None)`` or ``(None, reason)``."""
     if raw is None or not str(raw).strip():
         return None, "empty"
@@ -157,7 +185,7 @@ def parse_date(raw: str | None, fetched_at: datetime | None = None, tz: str | No
     zone = _zone(tz)
     dt = fast_parse(raw, fetched_at, zone)
     if dt is None:
-        dt = _slow_parse(raw, fetched_at, tz or DEFAULT_TZ)
+        dt = _slow_parse(raw, fetched_at, tz or DEFAULT_TZ, language)
     if dt is None:
         return None, f"unparsed: {raw[:80]!r}"
     if dt.tzinfo is None:
@@ -171,27 +199,128 @@ def parse_date(raw: str | None, fetched_at: datetime | None = None, tz: str | No
     return dt, None
 
 
+# Where a page without a declared source most likely publishes from: country-code TLD first, then the
+# page language (with region when given). A guess only matters for strings that state no zone.
+_TLD_TZ = {
+    "vn": "Asia/Ho_Chi_Minh", "de": "Europe/Berlin", "at": "Europe/Vienna", "ch": "Europe/Zurich",
+    "li": "Europe/Vaduz", "lu": "Europe/Luxembourg", "be": "Europe/Brussels", "nl": "Europe/Amsterdam",
+    "fr": "Europe/Paris", "it": "Europe/Rome", "es": "Europe/Madrid", "pt": "Europe/Lisbon", "uk": "Europe/London",
+    "ie": "Europe/Dublin", "dk": "Europe/Copenhagen", "no": "Europe/Oslo", "se": "Europe/Stockholm",
+    "fi": "Europe/Helsinki", "is": "Atlantic/Reykjavik", "gl": "America/Nuuk", "pl": "Europe/Warsaw",
+    "cz": "Europe/Prague", "sk": "Europe/Bratislava", "hu": "Europe/Budapest", "ro": "Europe/Bucharest",
+    "bg": "Europe/Sofia", "gr": "Europe/Athens", "tr": "Europe/Istanbul", "ru": "Europe/Moscow",
+    "ua": "Europe/Kyiv", "lt": "Europe/Vilnius", "lv": "Europe/Riga", "ee": "Europe/Tallinn", "il": "Asia/Jerusalem",
+    "lb": "Asia/Beirut", "za": "Africa/Johannesburg", "na": "Africa/Windhoek", "ls": "Africa/Maseru",
+    "tz": "Africa/Dar_es_Salaam", "ke": "Africa/Nairobi", "ng": "Africa/Lagos", "eg": "Africa/Cairo",
+    "in": "Asia/Kolkata", "cn": "Asia/Shanghai", "hk": "Asia/Hong_Kong", "tw": "Asia/Taipei", "jp": "Asia/Tokyo",
+    "kr": "Asia/Seoul", "sg": "Asia/Singapore", "my": "Asia/Kuala_Lumpur", "id": "Asia/Jakarta",
+    "th": "Asia/Bangkok", "ph": "Asia/Manila", "kh": "Asia/Phnom_Penh", "la": "Asia/Vientiane",
+    "au": "Australia/Sydney", "nz": "Pacific/Auckland", "ca": "America/Toronto", "mx": "America/Mexico_City",
+    "br": "America/Sao_Paulo", "ar": "America/Argentina/Buenos_Aires", "py": "America/Asuncion",
+    "cl": "America/Santiago", "co": "America/Bogota", "pe": "America/Lima", "us": "America/New_York",
+}
+_LANG_TZ = {
+    "vi": "Asia/Ho_Chi_Minh", "de": "Europe/Berlin", "fr": "Europe/Paris", "it": "Europe/Rome", "es": "Europe/Madrid",
+    "pt": "Europe/Lisbon", "nl": "Europe/Amsterdam", "da": "Europe/Copenhagen", "no": "Europe/Oslo",
+    "nb": "Europe/Oslo", "sv": "Europe/Stockholm", "fi": "Europe/Helsinki", "pl": "Europe/Warsaw",
+    "cs": "Europe/Prague", "tr": "Europe/Istanbul", "ru": "Europe/Moscow", "uk": "Europe/Kyiv",
+    "he": "Asia/Jerusalem", "ar": "Asia/Beirut", "ja": "Asia/Tokyo", "ko": "Asia/Seoul", "zh": "Asia/Shanghai",
+    "th": "Asia/Bangkok", "id": "Asia/Jakarta", "ms": "Asia/Kuala_Lumpur", "hi": "Asia/Kolkata",
+    "en": "America/New_York", "en-gb": "Europe/London", "en-au": "Australia/Sydney", "en-za": "Africa/Johannesburg",
+    "en-in": "Asia/Kolkata", "en-ca": "America/Toronto", "en-ie": "Europe/Dublin", "en-nz": "Pacific/Auckland",
+}
+
+
+def guess_timezone(url: str | None, language: str | None = None, html_lang: str | None = None) -> str:
+    """A time zone for a page that has no source declaration (see ``_TLD_TZ`` / ``_LANG_TZ``)."""
+    host = (re.sub(r"^[a-z]+://([^/:]+).*$", r"\1", (url or "").lower()))
+    tld = host.rsplit(".", 1)[-1] if "." in host else ""
+    if tld in _TLD_TZ:
+        return _TLD_TZ[tld]
+    for lang in (html_lang, language):
+        if lang:
+            code = lang.strip().lower().replace("_", "-")
+            if code in _LANG_TZ:
+                return _LANG_TZ[code]
+            if code.split("-")[0] in _LANG_TZ:
+                return _LANG_TZ[code.split("-")[0]]
+    return DEFAULT_TZ
+
+
+_CLOCK = re.compile(r"\d{1,2}\s*[:h]\s*\d{2}|\d{4}-\d\d-\d\dT\d")
+
+
+def _languages(language: str | None) -> list[str]:
+    langs = ["vi", "en"]
+    code = (language or "").split("-")[0].lower()
+    if code and code not in langs:
+        langs.append(code)
+    return langs
+
+
+def choose_date(candidates, fetched_at: datetime | None, tz: str | None, language: str | None = None):
+    """Pick the publication date among ``[(raw, label), ...]`` (in precedence order).
+
+    The first candidate that parses and lies in bounds wins; when it states only
+    a day, a later candidate with a time of day on the same local day replaces
+    it. Returns ``(datetime | None, raw, label, problems)``.
+    """
+    zone = _zone(tz)
+    problems: list[str] = []
+    chosen = None
+    for raw, label in candidates:
+        dt, why = parse_date(raw, fetched_at, tz, language)
+        if dt is None:
+            problems.append(f"{label}: {why}")
+            continue
+        if chosen is None:
+            chosen = (dt, raw, label)
+            if _CLOCK.search(raw):
+                break
+        elif _CLOCK.search(raw) and dt.astimezone(zone).date() == chosen[0].astimezone(zone).date():
+            chosen = (dt, raw, label)
+            break
+    if chosen is None:
+        return None, None, None, problems
+    return chosen[0], chosen[1], chosen[2], problems
+
+
 def resolve_dates(item: dict, tz: str | None = None) -> dict:
-    """``published_at``, ``modified_at`` and ``date_problems`` (field -> reason) for an extracted item."""
+    """``published_at``, ``modified_at`` and ``date_problems`` (field -> reason) for an extracted item.
+
+    ``tz``: the source's zone; None guesses it from the URL and page language.
+    Updates ``published_at_raw`` and its ``field_sources`` label to the string chosen.
+    """
     fetched_at = item.get("fetched_at")
     hints = item.get("hints") or {}
+    language = item.get("language")
+    if tz is None:
+        tz = guess_timezone(item.get("response_url") or item.get("url"), language)
     out: dict = {"published_at": None, "modified_at": None, "date_problems": {}}
-    for field, raw_key, hint_key in (("published_at", "published_at_raw", "published_raw"),
-                                     ("modified_at", "modified_at_raw", "modified_raw")):
-        raw = item.get(raw_key)
-        dt, why = parse_date(raw, fetched_at, tz)
-        if dt is None and hints.get(hint_key) and hints.get(hint_key) != raw:
-            dt, why2 = parse_date(hints[hint_key], fetched_at, tz)
-            if dt is not None:
-                item[raw_key] = hints[hint_key]
-                item.setdefault("field_sources", {})[raw_key] = "feed"
-            why = why if dt is None else None
-        out[field] = dt
-        if why and raw:
-            out["date_problems"][field] = why
-    if out["modified_at"] and out["published_at"] and out["modified_at"] < out["published_at"]:
-        out["date_problems"]["modified_at"] = "before published_at"
-        out["modified_at"] = None
+
+    candidates = [tuple(c) for c in item.get("published_candidates") or ()]
+    if not candidates and item.get("published_at_raw"):
+        candidates = [(item["published_at_raw"], (item.get("field_sources") or {}).get("published_at_raw", "?"))]
+    if hints.get("published_raw") and all(c[0] != hints["published_raw"] for c in candidates):
+        candidates.append((hints["published_raw"], "feed"))
+    dt, raw, label, problems = choose_date(candidates, fetched_at, tz, language)
+    out["published_at"] = dt
+    if dt is not None and raw != item.get("published_at_raw"):
+        item["published_at_raw"] = raw
+        item.setdefault("field_sources", {})["published_at_raw"] = label
+    if dt is None and problems:
+        out["date_problems"]["published_at"] = "; ".join(problems)[:300]
+
+    modified = [(item["modified_at_raw"], "page")] if item.get("modified_at_raw") else []
+    if hints.get("modified_raw") and hints["modified_raw"] != item.get("modified_at_raw"):
+        modified.append((hints["modified_raw"], "feed"))
+    mdt, mraw, _, mproblems = choose_date(modified, fetched_at, tz, language)
+    if mdt is not None and out["published_at"] and mdt < out["published_at"]:
+        mproblems.append("before published_at")
+        mdt = None
+    out["modified_at"] = mdt
+    if mdt is None and mproblems:
+        out["date_problems"]["modified_at"] = "; ".join(mproblems)[:300]
     return out
 
 

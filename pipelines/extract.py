@@ -12,6 +12,9 @@ each field from the first layer that has it:
 The layout is chosen with ``source.layout_for(date)`` where the date is the
 page's metadata date (or the discovery hint), read before any rule runs.
 ``field_sources`` records the layer of every field that was found.
+``published_candidates`` lists every publication-date string seen, as
+``[raw, label]`` in the order above (visible date lines and a timestamp in the
+URL last); :mod:`pipelines.dates` chooses among them.
 """
 
 from __future__ import annotations
@@ -19,6 +22,7 @@ from __future__ import annotations
 import logging
 import re
 
+from pipelines.extraction.dateline import date_lines
 from pipelines.extraction.generic import generic_body
 from pipelines.extraction.metadata import canonical_link, read_metadata
 from pipelines.extraction.rules import apply_layout
@@ -31,6 +35,7 @@ LIST_FIELDS = ("authors", "tags", "image_captions")
 _X_H1 = compiled_xpath("//h1")
 _X_TITLE = compiled_xpath("//title")
 _TITLE_SUFFIX = re.compile(r"\s+[-|–—:]\s+[^-|–—:]{2,40}$")
+_HAS_TIME = re.compile(r"\d{1,2}:\d{2}")
 _URL_DATE = re.compile(r"(?<!\d)(20\d\d)(0[1-9]|1[0-2])(0[1-9]|[12]\d|3[01])([01]\d|2[0-3])([0-5]\d)")
 
 
@@ -92,6 +97,16 @@ def extract_fields(html: str, url: str | None = None, source=None, hints: dict |
     canonical = meta.get("canonical_url")
     if canonical and canonical[1] == "jsonld" and meta_canonical:
         meta["canonical_url"] = (meta_canonical, "meta")  # <link rel=canonical> beats a JSON-LD @id
+    candidates: list[list[str]] = []
+
+    def candidate(raw, label):
+        if raw and str(raw).strip() and all(c[0] != raw for c in candidates):
+            candidates.append([str(raw), label])
+
+    candidate(ruled.get("published_at_raw"), "rules")
+    for raw, label in meta.pop("published_candidates", ([], ""))[0]:
+        candidate(raw, label)
+    candidate(hints.get("published_raw"), "feed")
     for field, (value, label) in meta.items():
         if field in ("body", "language"):
             continue
@@ -107,10 +122,16 @@ def extract_fields(html: str, url: str | None = None, source=None, hints: dict |
     if not out["body"] and "body" in meta:
         put("body", meta["body"][0], "jsonld")
     put("title", _generic_title(tree), "generic")
-    if not out["published_at_raw"] and url:
+    if not any(_HAS_TIME.search(c[0]) for c in candidates):
+        for line in date_lines(tree):
+            candidate(line, "generic")
+    if url:
         m = _URL_DATE.search(url)
         if m:
-            put("published_at_raw", "{}-{}-{}T{}:{}".format(*m.groups()), "url")
+            candidate("{}-{}-{}T{}:{}".format(*m.groups()), "url")
+    if candidates and not out["published_at_raw"]:
+        put("published_at_raw", candidates[0][0], candidates[0][1])
+    out["published_candidates"] = candidates
 
     if out["canonical_url"]:
         out["canonical_url"] = out["canonical_url"].split("#", 1)[0]

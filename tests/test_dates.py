@@ -73,3 +73,53 @@ def test_pipeline_records_reason():
     item = {"published_at_raw": "01/01/2030", "fetched_at": FETCHED, "hints": {}}
     out = DatesPipeline().process_item(item, None)
     assert out["published_at"] is None and "future" in out["date_problems"]["published_at"]
+
+
+@pytest.mark.parametrize(
+    "raw, tz, lang, expected",
+    [
+        ("07-03-2026 - 00:01 AM", "Asia/Ho_Chi_Minh", "vi", utc(2026, 3, 6, 17, 1)),
+        ("07-03-2026 - 01:30 PM", "Asia/Ho_Chi_Minh", "vi", utc(2026, 3, 7, 6, 30)),
+        ("Do 25.04.24 | 14:07 Uhr | Von Eva", "Europe/Berlin", "de", utc(2024, 4, 25, 12, 7)),
+        ("Veröffentlicht am 13. Mai 2026 um 15:44", "Europe/Berlin", "de", utc(2026, 5, 13, 13, 44)),
+        ("erstellt: 01. April 2025, 15:25", "Europe/Rome", "de", utc(2025, 4, 1, 13, 25)),
+        ("2023-04-28 18:11:01.0", "Europe/Berlin", "de", utc(2023, 4, 28, 16, 11, 1)),
+    ],
+)
+def test_other_printed_forms(raw, tz, lang, expected):
+    assert parse_date(raw, FETCHED, tz, lang) == (expected, None)
+
+
+def test_choose_prefers_a_time_on_the_same_day():
+    from pipelines.dates import choose_date
+
+    cands = [("2024-08-22", "time"), ("22.08.2024 12:00", "generic")]
+    dt, raw, label, _ = choose_date(cands, FETCHED, "Europe/Berlin")
+    assert (dt, label) == (utc(2024, 8, 22, 10, 0), "generic")
+    cands = [("2024-08-22", "time"), ("23.08.2024 12:00", "generic")]  # another day: keep the first
+    assert choose_date(cands, FETCHED, "Europe/Berlin")[2] == "time"
+
+
+def test_choose_skips_unparsable_and_future():
+    from pipelines.dates import choose_date
+
+    dt, raw, label, problems = choose_date([("soon", "rules"), ("01/01/2031 10:00", "jsonld"),
+                                            ("02/11/2023 19:20", "meta")], FETCHED, "Asia/Ho_Chi_Minh")
+    assert label == "meta" and dt == utc(2023, 11, 2, 12, 20) and len(problems) == 2
+
+
+@pytest.mark.parametrize("url, lang, tz", [
+    ("https://vnexpress.net/a.html", None, "Asia/Ho_Chi_Minh"), ("https://www.n-tv.de/x", "de", "Europe/Berlin"),
+    ("https://www.example.com/x", "en-GB", "Europe/London"), ("https://example.com/", "ja", "Asia/Tokyo"),
+    ("https://example.org/", None, "Asia/Ho_Chi_Minh"),
+])
+def test_guess_timezone(url, lang, tz):
+    from pipelines.dates import guess_timezone
+
+    assert guess_timezone(url, lang) == tz
+
+
+def test_resolve_without_source_guesses_zone_from_tld():
+    item = {"url": "https://www.n-tv.de/a", "language": "de", "fetched_at": FETCHED, "hints": {},
+            "published_candidates": [["2023-04-28 18:11:01.0", "jsonld"]], "field_sources": {}}
+    assert resolve_dates(item)["published_at"] == utc(2023, 4, 28, 16, 11, 1)

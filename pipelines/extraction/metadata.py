@@ -20,6 +20,8 @@ ARTICLE_TYPES = {
     "scholarlyarticle", "techarticle", "liveblogposting",
 }
 _CTRL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f]")
+# CDATA / comment wrappers some CMSs put around the JSON
+_WRAPPER = re.compile(r"^(?://\s*)?<!\[CDATA\[|(?://\s*)?\]\]>$|^<!--|-->$")
 _TRAILING_COMMA = re.compile(r",\s*([}\]])")
 
 _X_JSONLD = compiled_xpath("//script[@type='application/ld+json' or @type='application/json+ld']")
@@ -31,12 +33,11 @@ _X_HTML_LANG = compiled_xpath("/html/@lang")
 
 
 def _load_json(text: str):
-    text = _CTRL.sub(" ", text.strip())
-    if text.startswith("<!--"):
-        text = text[4:].rsplit("-->", 1)[0]
+    text = _WRAPPER.sub("", text.strip()).strip()
     try:
-        return json.loads(text)
+        return json.loads(text, strict=False)  # strict=False: raw newlines inside strings are common
     except ValueError:
+        text = _CTRL.sub(" ", text)
         try:
             return json.loads(_TRAILING_COMMA.sub(r"\1", text), strict=False)
         except ValueError:
@@ -162,6 +163,8 @@ def meta_fields(tree) -> dict:
         value = squash(htmllib.unescape(m.get("content") or ""))
         if not value:
             continue
+        if field == "published_at_raw":
+            out.setdefault("_published", []).append(value)
         if field in _META_LISTS:
             if field == "authors" and value.startswith("http"):
                 continue
@@ -190,22 +193,39 @@ def canonical_link(tree) -> str | None:
     return None
 
 
-def time_fields(tree) -> dict:
-    out = {}
+def time_fields(tree, limit: int = 3) -> dict:
+    """The first ``<time datetime>`` values (machine-readable dates only)."""
+    out: dict = {}
     for t in _X_TIME(tree):
         value = squash(t.get("datetime") or "")
-        if re.match(r"\d{4}-\d\d-\d\d", value):
-            key = "modified_at_raw" if "updated" in (t.get("class") or "") + (t.get("itemprop") or "").lower() \
-                or "modified" in (t.get("itemprop") or "").lower() else "published_at_raw"
-            out.setdefault(key, value)
+        if not re.match(r"\d{4}-\d\d-\d\d", value):
+            continue
+        hint = ((t.get("class") or "") + " " + (t.get("itemprop") or "")).lower()
+        if "updated" in hint or "modified" in hint:
+            out.setdefault("modified_at_raw", value)
+            continue
+        out.setdefault("published_at_raw", value)
+        published = out.setdefault("_published", [])
+        if len(published) < limit:
+            published.append(value)
     return out
 
 
 def read_metadata(tree) -> dict[str, tuple[object, str]]:
-    """field -> (value, label) with JSON-LD first, then ``<meta>``, then ``<time>``."""
+    """field -> (value, label) with JSON-LD first, then ``<meta>``, then ``<time>``.
+
+    ``published_candidates`` holds every publication date string found, as
+    ``[(raw, label), ...]`` in that order (the dates step may prefer a later one
+    that has a time of day when the first has only a day).
+    """
     out: dict[str, tuple[object, str]] = {}
+    candidates: list[tuple[str, str]] = []
     for label, found in (("jsonld", jsonld_article(tree)), ("meta", meta_fields(tree)), ("time", time_fields(tree))):
+        for value in found.pop("_published", None) or ([found["published_at_raw"]] if "published_at_raw" in found else []):
+            if value not in (c[0] for c in candidates):
+                candidates.append((value, label))
         for field, value in found.items():
             if field not in out and value:
                 out[field] = (value, label)
+    out["published_candidates"] = (candidates, "mixed")
     return out

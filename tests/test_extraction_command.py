@@ -1,0 +1,58 @@
+"""``scrapy extract`` on saved pages (a real subprocess in the project directory)."""
+
+import gzip
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+from crawler.commands.extract import source_for_url
+from crawler.sources import registry
+
+ROOT = Path(__file__).resolve().parents[1]
+BODY = "".join(f"<p>Đoạn {i}: kim ngạch xuất khẩu của Bình Dương tăng mạnh trong quý này.</p>" for i in range(10))
+PAGE = f"""<html lang="vi"><head><title>Xuất khẩu tăng</title>
+<meta property="article:published_time" content="2026-03-07T08:47:00+07:00"></head>
+<body><h1>Xuất khẩu tăng</h1><article>{BODY}</article></body></html>"""
+
+
+def run(*args):
+    scrapy = Path(sys.executable).with_name("scrapy")
+    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    proc = subprocess.run([str(scrapy), "extract", *args], cwd=ROOT, capture_output=True, text=True, env=env, timeout=120)
+    return proc.returncode, [json.loads(line) for line in proc.stdout.splitlines() if line.strip()], proc.stderr
+
+
+def test_source_for_url_matches_hosts_and_subdomains():
+    assert source_for_url("https://vnexpress.net/a-1234567.html").name == "vnexpress"
+    assert source_for_url("https://m.cafef.vn/x.chn").name == "cafef"
+    assert source_for_url("https://example.org/x") is None
+    assert source_for_url(None) is None
+
+
+def test_files_manifest_and_gzip(tmp_path):
+    plain = tmp_path / "a.html"
+    plain.write_text(PAGE, encoding="utf-8")
+    packed = tmp_path / "b.html.gz"
+    packed.write_bytes(gzip.compress(PAGE.encode("utf-8")))
+    manifest = tmp_path / "m.jsonl"
+    manifest.write_text(json.dumps({"file": "b.html.gz", "url": "https://vnexpress.net/xuat-khau-1234567.html",
+                                    "fetched_at": "2026-03-08T00:00:00+00:00"}) + "\n", encoding="utf-8")
+    code, rows, err = run(str(plain), "--url", "https://example.org/xuat-khau", "--manifest", str(manifest))
+    assert code == 0, err
+    assert [r["file"] for r in rows] == [str(plain), str(tmp_path / "b.html.gz")]
+    first, second = rows
+    assert first["source"] is None and first["title"] == "Xuất khẩu tăng" and "Đoạn 9" in first["body"]
+    assert first["published_at"] == "2026-03-07T01:47:00+00:00" and first["drop_reason"] is None
+    assert second["source"] == "vnexpress" and second["crawled_at"].startswith("2026-03-08")
+    assert {"field_sources", "canonical_url", "tags", "authors", "image_captions"} <= set(first)
+
+
+def test_forced_source_and_missing_file(tmp_path):
+    page = tmp_path / "a.html"
+    page.write_text(PAGE, encoding="utf-8")
+    code, rows, err = run(str(page), str(tmp_path / "missing.html"), "--source", "cafef")
+    assert code == 1 and "missing.html" in err
+    assert rows[0]["source"] == "cafef"
+    assert "cafef" in registry().names()
