@@ -19,6 +19,8 @@ from datetime import date
 from typing import Callable
 from urllib.parse import urlsplit
 
+from crawler.urls import article_id
+
 NAME_RE = re.compile(r"^[a-z][a-z0-9_]{1,63}$")
 
 
@@ -176,6 +178,8 @@ class Source:
     checked_against_saved_pages: bool = False
     homepage: str = ""
     notes: str = ""
+    # the value ``{base}`` was replaced with (set by :meth:`resolve`)
+    resolved_base: str = ""
 
     def __post_init__(self):
         if not NAME_RE.match(self.name):
@@ -215,12 +219,24 @@ class Source:
             listings=tuple(dataclasses.replace(li, url=sub(li.url)) for li in self.listings),
             domains=tuple(host if d == "{base}" else d for d in self.domains),
             homepage=sub(self.homepage),
+            resolved_base=base,
         )
 
     @property
     def uses_base(self) -> bool:
         urls = [*self.feeds, *self.sitemaps, *(li.url for li in self.listings), *self.domains]
         return any("{base}" in u for u in urls)
+
+    def article_id(self, canonical_url: str) -> str:
+        """The archive id of an article URL, independent of where ``{base}`` points.
+
+        The demo server listens on a new port each run; hashing the URL with the
+        base put back as ``{base}`` keeps ids (and so cross-run dedupe) stable.
+        """
+        url = canonical_url
+        if self.resolved_base and url.startswith(self.resolved_base):
+            url = "{base}" + url[len(self.resolved_base):]
+        return article_id(url)
 
     def layout_for(self, published: date | None) -> Layout | None:
         """The layout in force for an article published on ``published``.

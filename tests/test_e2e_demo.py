@@ -1,0 +1,225 @@
+"""End to end: `scrapy demo` crawls the bundled demo sites through the real Scrapy
+engine on 127.0.0.1 and the archive it writes is read back with DuckDB and pyarrow.
+
+Ground truth comes from the demo world (crawler/demo/world.py).
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+from urllib.parse import urlsplit
+
+import duckdb
+import pyarrow.dataset as pads
+import pytest
+
+from crawler.demo.world import build_world
+
+ROOT = Path(__file__).resolve().parents[1]
+SCRAPY = [sys.executable, "-m", "scrapy"]
+WIDGETS = ("Phản hồi", "Các tin khác", "Tin liên quan", "Chia sẻ", "In bài", "Gửi email", "Ý kiến bạn đọc",
+           "Xem thêm")
+
+pytestmark = pytest.mark.xdist_group("e2e_demo")
+
+
+def run_scrapy(*args: str, archive: Path, timeout: int = 300) -> subprocess.CompletedProcess:
+    env = dict(os.environ, ARCHIVE_URI=str(archive), ARCHIVE_JOURNAL_DIR=str(archive) + "-journal")
+    return subprocess.run([*SCRAPY, *args], cwd=ROOT, env=env, capture_output=True, text=True, timeout=timeout)
+
+
+@pytest.fixture(scope="module")
+def world():
+    return build_world()
+
+
+@pytest.fixture(scope="module")
+def demo_runs(tmp_path_factory):
+    archive = tmp_path_factory.mktemp("e2e") / "archive"
+    first = run_scrapy("demo", archive=archive)
+    assert first.returncode == 0, first.stdout[-3000:] + first.stderr[-5000:]
+    con = duckdb.connect()
+    count_after_first = con.execute(
+        f"SELECT count(*) FROM read_parquet('{archive}/articles/**/*.parquet', hive_partitioning=true)"
+    ).fetchone()[0]
+    second = run_scrapy("demo", archive=archive)
+    assert second.returncode == 0, second.stdout[-3000:] + second.stderr[-5000:]
+    return archive, first, second, count_after_first
+
+
+@pytest.fixture(scope="module")
+def rows(demo_runs):
+    archive = demo_runs[0]
+    con = duckdb.connect()
+    cur = con.execute(f"SELECT * FROM read_parquet('{archive}/articles/**/*.parquet', hive_partitioning=true)")
+    cols = [d[0] for d in cur.description]
+    return [dict(zip(cols, r)) for r in cur.fetchall()]
+
+
+def path_of(url: str) -> str:
+    return urlsplit(url).path
+
+
+def test_summary_names_sources_counts_and_a_query(demo_runs):
+    out = demo_runs[1].stdout
+    for name in ("demo_binhduong_portal", "demo_baobinhduong", "demo_kinhte"):
+        assert name in out
+    assert "archived" in out and "duplicates" in out
+    assert "http_404" in out and "http_500" in out  # dropped pages and why
+    assert "scrapy archive query" in out
+
+
+def test_every_expected_article_archived_exactly_once(world, rows):
+    by_path = {}
+    for r in rows:
+        by_path.setdefault(path_of(r["url"]), []).append(r)
+    assert all(len(v) == 1 for v in by_path.values()), [k for k, v in by_path.items() if len(v) > 1]
+    ids = [r["article_id"] for r in rows]
+    assert len(ids) == len(set(ids))
+    groups = world.syndication_groups()
+    in_group = {p for g in groups for (_, p) in g}
+    for art in world.expected():
+        if art.path in in_group:
+            continue
+        assert art.path in by_path, f"missing {art.source} {art.path}"
+        assert by_path[art.path][0]["source"] == art.source
+    # an exactly syndicated story is archived once, whichever copy the crawl met first
+    exact = [g for g in groups if any(a.syndication == "exact" for a in map(lambda sp: world.get(sp[1]), g))]
+    assert len(exact) >= 10
+    for group in exact:
+        kept = [p for (_, p) in group if p in by_path]
+        assert len(kept) == 1, group
+
+
+def test_counts_per_source(world, rows):
+    got = {}
+    for r in rows:
+        got[r["source"]] = got.get(r["source"], 0) + 1
+    expected_originals = {}
+    for art in world.expected():
+        expected_originals[art.source] = expected_originals.get(art.source, 0) + 1
+    near_copies = {}
+    for art in world.articles:
+        if art.syndication == "near":
+            near_copies[art.source] = near_copies.get(art.source, 0) + 1
+    total_expected = sum(expected_originals.values())
+    # every original once; near copies are the near-duplicate stage's business (counted separately)
+    assert total_expected <= len(rows) <= total_expected + sum(near_copies.values())
+    assert len(world.expected()) >= 150
+    for source, n in expected_originals.items():
+        assert got[source] >= n - sum(1 for g in world.syndication_groups() for (s, _) in g if s == source)
+
+
+def test_titles_bodies_and_dates_match_ground_truth(world, rows):
+    by_path = {path_of(r["url"]): r for r in rows}
+    checked = 0
+    with_date = 0
+    for art in world.expected():
+        row = by_path.get(art.path)
+        if row is None:
+            continue  # a syndicated original whose copy was kept
+        checked += 1
+        assert row["title"] == art.title, art.path
+        assert row["body"] == "\n\n".join(art.paragraphs), art.path
+        if row["published_at"] is not None:
+            with_date += 1
+            assert row["published_at"] == art.published_utc, (art.path, art.date_line)
+    assert checked >= 150
+    assert with_date / checked >= 0.95
+
+
+def test_dates_in_each_site_format(world, rows):
+    by_path = {path_of(r["url"]): r for r in rows}
+    for source in ("demo_binhduong_portal", "demo_baobinhduong", "demo_kinhte"):
+        sample = [a for a in world.expected() if a.source == source and a.path in by_path][:5]
+        assert sample
+        for art in sample:
+            row = by_path[art.path]
+            assert row["published_at"] == art.published_utc
+            assert row["published_at_raw"], art.path
+
+
+def test_seed_article(world, rows):
+    seed = next(a for a in world.articles if a.is_seed)
+    (row,) = [r for r in rows if r["title"] == "Bình Dương: Phát triển khu công nghiệp xanh, bền vững"]
+    assert row["source"] == "demo_binhduong_portal"
+    assert row["lead"] == ("Bình Dương tiếp tục xây dựng phát triển các KCN theo hướng xanh, công nghệ cao. "
+                           "Trong ảnh: VSIP, khu công nghiệp kiểu mẫu của cả nước.")
+    paragraphs = row["body"].split("\n\n")
+    assert len(paragraphs) == 3
+    assert paragraphs[0].startswith("Theo đó, tỉnh đã tập trung thu hút")
+    assert paragraphs[1].startswith("Để phát triển công nghiệp bền vững, tạo bước đột phá sản xuất")
+    assert paragraphs[2].startswith("Để công nghiệp phát triển bền vững, là địa chỉ tin cậy")
+    assert paragraphs == seed.paragraphs
+    assert list(row["image_captions"]) == ["VSIP, khu công nghiệp kiểu mẫu của cả nước."]
+    assert "VSIP, khu công nghiệp kiểu mẫu" not in row["body"]
+    for widget in WIDGETS:
+        assert widget not in row["body"] and widget not in row["lead"]
+
+
+def test_no_widgets_anywhere(rows):
+    for r in rows:
+        for widget in WIDGETS:
+            assert widget not in (r["body"] or ""), (widget, r["url"])
+            assert widget not in (r["lead"] or ""), (widget, r["url"])
+        assert r["body"] == r["body"].strip()
+        assert "\n\n\n" not in r["body"]
+
+
+def test_captions_kept_once(rows):
+    for r in rows:
+        caps = list(r["image_captions"] or [])
+        assert len(caps) == len(set(caps)), r["url"]
+        for cap in caps:
+            assert cap not in r["body"], r["url"]
+
+
+def test_traps(world, rows):
+    paths = {path_of(r["url"]) for r in rows}
+    for name in ("not_found", "server_error", "truncated", "tag_page", "video_page", "search_page"):
+        if name in world.traps:
+            assert world.traps[name] not in paths, name
+    for p in world.non_articles:
+        assert urlsplit(p).path not in paths
+    # charset traps are real articles, archived with correct NFC text
+    by_path = {path_of(r["url"]): r for r in rows}
+    for name in ("cp1258_article", "lying_charset_article"):
+        art = world.get(world.traps[name])
+        row = by_path[urlsplit(world.traps[name]).path]
+        assert row["title"] == art.title
+        assert row["body"] == "\n\n".join(art.paragraphs)
+    # the same article under several URLs is one row, with the clean URL
+    aliased = [a for a in world.expected() if a.alias_paths]
+    assert aliased
+    for art in aliased:
+        assert art.path in paths or any(art.path in {p for _, p in g} for g in world.syndication_groups())
+        for alias in art.alias_paths:
+            assert urlsplit(alias).path == art.path or urlsplit(alias).path not in paths
+
+
+def test_readers_need_no_options(demo_runs, rows):
+    archive = demo_runs[0]
+    table = pads.dataset(str(archive / "articles")).to_table()
+    assert table.num_rows == len(rows)
+    assert {"source", "article_id", "published_at"} <= set(table.column_names)
+    con = duckdb.connect()
+    types = dict(con.execute(
+        f"SELECT column_name, column_type FROM (DESCRIBE SELECT * FROM "
+        f"read_parquet('{archive}/articles/**/*.parquet', hive_partitioning=true))").fetchall())
+    assert types["site"] == "VARCHAR" and types["month"] == "VARCHAR"
+    assert types["published_at"] == "TIMESTAMP WITH TIME ZONE"
+    import polars as pl
+
+    frame = pl.scan_parquet(str(archive / "articles" / "**" / "*.parquet")).select("source").collect()
+    assert frame.height == len(rows)
+
+
+def test_second_run_archives_nothing_new(demo_runs):
+    archive, first, second, count_after_first = demo_runs
+    con = duckdb.connect()
+    n = con.execute(f"SELECT count(*) FROM read_parquet('{archive}/articles/**/*.parquet')").fetchone()[0]
+    assert n == count_after_first
+    assert "archived 0 articles" in second.stdout
