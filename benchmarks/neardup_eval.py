@@ -361,3 +361,216 @@ def sweep(docs, pos, configs: list[nd.Params], log=print) -> list[dict]:
         log(f"  {p.tag:32s} t*={t}  recall(all)={rec.get('all')}  neg max exact={row['neg_max_exact']} "
             f"est={row['neg_max_est']}  ({row['seconds']}s)")
     return rows
+
+
+# ---------------------------------------------------------------------- end to end, with the index
+def index_eval(docs: list[Doc], pos, p: nd.Params, extra_negatives: list[tuple[str, str]] = ()) -> dict:
+    """The real index, as the pipeline uses it: every article checked, then added if new."""
+    from pipelines.neardup_index import NearDupIndex
+
+    idx, merges = NearDupIndex(None, p), []
+    stream = [(d.id, d.body, d.cluster) for d in docs] + [(i, b, None) for i, b in extra_negatives]
+    timings = {"signature": [], "lookup": [], "add": []}
+    for doc_id, body, _ in stream:
+        t0 = time.perf_counter()
+        sig = nd.signature(body, p)
+        t1 = time.perf_counter()
+        if sig.shingles < p.min_shingles:
+            continue
+        m = idx.lookup(sig)
+        t2 = time.perf_counter()
+        if m is not None:
+            merges.append((doc_id, m.article_id, round(m.similarity, 4)))
+        else:
+            idx.add(doc_id, sig)
+        t3 = time.perf_counter()
+        timings["signature"].append(t1 - t0), timings["lookup"].append(t2 - t1), timings["add"].append(t3 - t2)
+    cluster = {d.id: d.cluster for d in docs}
+    same_story = [m for m in merges if cluster.get(m[0]) and cluster.get(m[0]) == cluster.get(m[1])]
+    # positives: the originals are archived first, then each copy arrives
+    idx.publish("eval")
+    by_kind: dict[str, dict[str, int]] = {}
+    for kind, base, body in pos:
+        sig = nd.signature(body, p)
+        m = idx.lookup(sig) if sig.shingles >= p.min_shingles else None
+        outcome = "fn" if m is None else ("tp" if m.article_id == base else "fp")
+        c = by_kind.setdefault(kind, {"tp": 0, "fp": 0, "fn": 0})
+        c[outcome] += 1
+    tot = {o: sum(c[o] for c in by_kind.values()) for o in ("tp", "fp", "fn")}
+
+    def rates(c):
+        return {**c, "recall": round(c["tp"] / max(1, c["tp"] + c["fp"] + c["fn"]), 4),
+                "precision": round(c["tp"] / max(1, c["tp"] + c["fp"]), 4)}
+
+    return {
+        "negatives": {"articles": len(stream), "merged": len(merges), "merged_same_story_pairs": len(same_story),
+                      "merges": merges[:20]},
+        "positives": {"all": rates(tot), "by_kind": {k: rates(c) for k, c in by_kind.items()}},
+        "ms_per_article": {k: round(1000 * float(np.mean(v)), 3) for k, v in timings.items()},
+    }
+
+
+def threshold_table(docs, pos, p: nd.Params, grid=(0.50, 0.55, 0.58, 0.60, 0.62, 0.64, 0.66, 0.70, 0.75)) -> list[dict]:
+    pw = pairwise(docs, pos, p)
+    out = []
+    for t in grid:
+        out.append({"threshold": t, "rewrite_pairs_merged": int(sum(e >= t for e in pw["neg_est"])),
+                    "expected_false_merges": round(sum(exceed_probability(j, t, p) for j in pw["neg_exact"]), 4),
+                    "recall": recall_at(pw["copies"], t)})
+    return out
+
+
+# ---------------------------------------------------------------------- scale
+def scale_eval(p: nd.Params, n: int, segments: int = 1, queries: int = 2000, seed: int = 5) -> dict:
+    """Size and lookup time of an index of ``n`` articles (random signatures: band keys and
+    sketches of distinct stories are uniformly distributed, which is what blake2b and MinHash give)."""
+    from pipelines.neardup_index import NearDupIndex, Segment
+
+    rng = np.random.default_rng(seed)
+    idx = NearDupIndex(None, p)
+    per = n // segments
+    disk = 0
+    t_load = 0.0
+    for s in range(segments):
+        ids = [format(int(x), "016x") for x in rng.integers(0, 2**63, per, dtype=np.int64)]
+        seg = Segment.build(f"s{s}", ids, rng.integers(50, 2000, per).astype(np.uint32),
+                            rng.integers(0, 256, (per, p.num_perm), dtype=np.uint8),
+                            rng.integers(0, 2**32, (per, p.bands), dtype=np.uint32))
+        data = seg.to_bytes(p)
+        disk += len(data)
+        t0 = time.perf_counter()
+        idx.segments[seg.name] = Segment.from_bytes(seg.name, data, p)
+        t_load += time.perf_counter() - t0
+    sigs = [nd.Signature(rng.integers(0, 2**32, p.num_perm, dtype=np.uint32), 500) for _ in range(queries)]
+    t0 = time.perf_counter()
+    for s in sigs:
+        idx.lookup(s)
+    t_lookup = (time.perf_counter() - t0) / queries
+    return {"articles": n, "segments": segments, "disk_bytes": disk, "memory_bytes": idx.nbytes,
+            "disk_bytes_per_article": round(disk / n, 1), "memory_bytes_per_article": round(idx.nbytes / n, 1),
+            "load_seconds": round(t_load, 2), "lookup_ms": round(1000 * t_lookup, 4)}
+
+
+# ---------------------------------------------------------------------- the rest of the pipeline
+def pipeline_costs(shared: Path, p: nd.Params, repeat: int = 3) -> dict:
+    """ms per article of each step on real pages (vn-pages articles + fundus pages)."""
+    import gzip
+
+    from crawler.urls import article_id
+    from pipelines.clean import clean_fields
+    from pipelines.dates import resolve_dates
+    from pipelines.decode import decode_html
+    from pipelines.dedupe import content_hash
+    from pipelines.extract import extract_fields
+    from pipelines.neardup_index import NearDupIndex
+    from pipelines.validate import drop_reason
+
+    pages = []
+    for line in (shared / "vn-pages" / "articles.jsonl").read_text(encoding="utf-8").splitlines():
+        if line.strip():
+            d = json.loads(line)
+            path = shared / "vn-pages" / d["file"]
+            raw = gzip.decompress(path.read_bytes()) if path.suffix == ".gz" else path.read_bytes()
+            pages.append((d["url"], raw))
+    fundus = shared / "fundus-pages"
+    if (fundus / "pairs.jsonl").exists():
+        for line in (fundus / "pairs.jsonl").read_text(encoding="utf-8").splitlines():
+            if line.strip():
+                d = json.loads(line)
+                pages.append((d["url"], gzip.decompress((fundus / d["html"]).read_bytes())))
+    steps = {k: 0.0 for k in ("decode", "extract", "clean", "dates", "validate", "dedupe", "neardup")}
+    idx = NearDupIndex(None, p)
+    for r in range(repeat):
+        for n, (url, raw) in enumerate(pages):
+            t = [time.perf_counter()]
+            item = {"url": url, "hints": {}}
+            item["html"], _ = decode_html(raw, "text/html")
+            t.append(time.perf_counter())
+            item.update(extract_fields(item["html"], url, None, {}))
+            t.append(time.perf_counter())
+            item.update(clean_fields(item))
+            t.append(time.perf_counter())
+            item.update(resolve_dates(item, "Asia/Ho_Chi_Minh"))
+            t.append(time.perf_counter())
+            drop_reason(item)
+            t.append(time.perf_counter())
+            article_id(url), content_hash(item.get("body") or "")
+            t.append(time.perf_counter())
+            sig = nd.signature(item.get("body"), p)
+            if sig.shingles >= p.min_shingles and idx.lookup(sig, exclude=f"{r}:{n}") is None:
+                idx.add(f"{r}:{n}", sig)
+            t.append(time.perf_counter())
+            for name, a, b in zip(steps, t, t[1:]):
+                steps[name] += b - a
+    count = len(pages) * repeat
+    return {"pages": len(pages), "ms_per_article": {k: round(1000 * v / count, 3) for k, v in steps.items()}}
+
+
+# ---------------------------------------------------------------------- main
+def main(argv=None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    ap.add_argument("--quick", action="store_true", help="skip the parameter sweep and the 1M-article scale test")
+    ap.add_argument("--scale", type=int, default=1_000_000, help="articles in the scale test (default 1M)")
+    ap.add_argument("--out", default=None, help="result file (default benchmarks/results/neardup-<time>.json)")
+    args = ap.parse_args(argv)
+    try:
+        ss, gold = load_all()
+    except FileNotFoundError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    docs = ss + gold
+    pos = positives(docs)
+    p = nd.DEFAULT
+    result = {"when": datetime.now(timezone.utc).isoformat(timespec="seconds"), "params": dataclasses.asdict(p),
+              "tag": p.tag, "sets": {"vn_same_story_articles": len(ss), "same_story_pairs": len(same_story_pairs(ss)),
+                                     "gold_bodies": len(gold), "positives": len(pos)}}
+    print(f"sets: {len(ss)} vn-same-story articles ({result['sets']['same_story_pairs']} rewrite pairs), "
+          f"{len(gold)} gold bodies, {len(pos)} syndicated copies")
+    if not args.quick:
+        print("parameter sweep (threshold = lowest with no rewrite pair merged and expected false merges "
+              f"<= {MAX_EXPECTED_FALSE_MERGES}):")
+        configs = [dataclasses.replace(p, shingle=k) for k in (3, 4, 5, 6, 8)]
+        configs += [dataclasses.replace(p, num_perm=128, bands=32, rows=4, sig_bits=16),
+                    dataclasses.replace(p, num_perm=128, bands=32, rows=4, sig_bits=8),
+                    dataclasses.replace(p, num_perm=512, sig_bits=8)]
+        result["sweep"] = sweep(docs, pos, configs)
+    print(f"chosen: {p.tag}, threshold {p.threshold}")
+    result["threshold_table"] = threshold_table(docs, pos, p)
+    for row in result["threshold_table"]:
+        print(f"  t={row['threshold']:.2f}  rewrite pairs merged={row['rewrite_pairs_merged']}  "
+              f"expected={row['expected_false_merges']:.4f}  recall={row['recall']['all']}")
+    fundus = []
+    pairs = SHARED / "fundus-pages" / "pairs.jsonl"
+    if pairs.exists():
+        for line in pairs.read_text(encoding="utf-8").splitlines():
+            if line.strip():
+                d = json.loads(line)
+                if d.get("body_text"):
+                    fundus.append((f"fundus:{d['url']}", d["body_text"]))
+    result["index"] = ie = index_eval(docs, pos, p, fundus)
+    print(f"index, negatives: {ie['negatives']['articles']} articles (vn-same-story, gold, {len(fundus)} fundus) "
+          f"-> {ie['negatives']['merged']} merged, {ie['negatives']['merged_same_story_pairs']} same-story pairs merged")
+    a = ie["positives"]["all"]
+    print(f"index, positives: recall {a['recall']}  precision {a['precision']}  (tp {a['tp']} fp {a['fp']} fn {a['fn']})")
+    for kind, c in ie["positives"]["by_kind"].items():
+        print(f"  {kind:13s} recall {c['recall']:.4f}  precision {c['precision']:.4f}  (n={c['tp'] + c['fp'] + c['fn']})")
+    print(f"stage ms/article: {ie['ms_per_article']}")
+    result["pipeline"] = pc = pipeline_costs(SHARED, p)
+    print(f"pipeline ms/article on {pc['pages']} real pages: {pc['ms_per_article']}")
+    scale = [scale_eval(p, 100_000, 1), scale_eval(p, 100_000, 10)]
+    if not args.quick:
+        scale.append(scale_eval(p, args.scale, 1))
+    result["scale"] = scale
+    for s in scale:
+        print(f"scale: {s['articles']:,} articles in {s['segments']} segment(s): {s['disk_bytes_per_article']} B/article "
+              f"on disk ({s['disk_bytes'] * 1_000_000 / s['articles'] / 2**20:.0f} MiB per million), "
+              f"{s['memory_bytes_per_article']} B/article in memory, lookup {s['lookup_ms']} ms, load {s['load_seconds']} s")
+    out = Path(args.out) if args.out else RESULTS / f"neardup-{datetime.now(timezone.utc):%Y%m%dT%H%M%SZ}.json"
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_text(json.dumps(result, indent=1, ensure_ascii=False, default=str), encoding="utf-8")
+    print(f"written {out}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -10,9 +10,8 @@ Layout: ``<archive>/_state/neardup/v1-<params tag>/`` holds immutable *segments*
 A segment holds, for ``n`` articles: ``ids`` (uint64, the 16-hex-digit article ids; any other
 id goes to ``ids_str``), ``shingles`` (uint32), ``sketches`` (``n x num_perm`` b-bit MinHash
 values, uint8) and the LSH entries ``keys`` / ``rows`` (uint32, ``bands x n``, each band sorted
-by key). In memory the keys of all bands become one sorted uint64 array ``band << 32 | key``, so a
-lookup is one ``numpy.searchsorted`` per segment (O(bands log n)), then one vectorised
-verification of the candidates. This run's articles not yet published sit in a datasketch
+by key), kept as they are in memory: a lookup is a binary search per band and segment
+(O(bands log n)), then one vectorised verification of the candidates. This run's articles not yet published sit in a datasketch
 ``MinHashLSH`` (dict storage) with the same band keys.
 
 Concurrent runs (several processes, several sources): each run publishes its own segments. A
@@ -62,26 +61,29 @@ class Segment:
     def __init__(self, name: str, ids: list[str], shingles: np.ndarray, sketches: np.ndarray,
                  keys: np.ndarray, rows: np.ndarray, covers: tuple[str, ...] = ()):
         self.name = name
-        self.ids = ids
+        self.ids = _Ids(ids)
         self.shingles = shingles
         self.sketches = sketches
-        bands = keys.shape[0]
-        self.comp = ((np.arange(bands, dtype=np.uint64)[:, None] << np.uint64(32)) | keys.astype(np.uint64)).ravel()
-        self.rows = rows.ravel()
+        self.keys = np.ascontiguousarray(keys, dtype=np.uint32)  # bands x n, each band sorted
+        self.rows = np.ascontiguousarray(rows, dtype=np.uint32)  # bands x n: article row of each key
         self.covers = tuple(covers)
-        self._keys = keys  # as stored, for compaction
 
     def __len__(self) -> int:
         return len(self.ids)
 
     @property
     def nbytes(self) -> int:
-        return self.comp.nbytes + self.rows.nbytes + self.sketches.nbytes + self.shingles.nbytes + 8 * len(self.ids)
+        return self.keys.nbytes + self.rows.nbytes + self.sketches.nbytes + self.shingles.nbytes + self.ids.nbytes
 
-    def candidates(self, qcomp: np.ndarray) -> np.ndarray:
-        lo = np.searchsorted(self.comp, qcomp, "left")
-        hi = np.searchsorted(self.comp, qcomp, "right")
-        hits = [self.rows[a:b] for a, b in zip(lo, hi) if b > a]
+    def candidates(self, qkeys: np.ndarray) -> np.ndarray:
+        """Rows of the articles sharing at least one band key with ``qkeys`` (one key per band)."""
+        hits = []
+        for b, key in enumerate(qkeys):
+            band = self.keys[b]
+            lo = band.searchsorted(key, "left")
+            if lo < len(band) and band[lo] == key:
+                hi = band.searchsorted(key, "right")
+                hits.append(self.rows[b, lo:hi])
         return np.unique(np.concatenate(hits)) if hits else np.empty(0, np.uint32)
 
     # -------------------------------------------------------------- bytes
@@ -92,17 +94,17 @@ class Segment:
         keys_t = np.asarray(keys_by_article, dtype=np.uint32).reshape(n, -1).T  # bands x n
         order = np.argsort(keys_t, axis=1, kind="stable")
         keys = np.take_along_axis(keys_t, order, axis=1)
-        return Segment(name, list(ids), np.asarray(shingles, np.uint32), np.asarray(sketches), keys,
+        return Segment(name, ids, np.asarray(shingles, np.uint32), np.asarray(sketches), keys,
                        order.astype(np.uint32), covers)
 
     def to_bytes(self, params: Params) -> bytes:
-        arrays = {"shingles": self.shingles, "sketches": self.sketches, "keys": self._keys,
-                  "rows": self.rows.reshape(self._keys.shape), "covers": np.array(self.covers, dtype=str),
+        arrays = {"shingles": self.shingles, "sketches": self.sketches, "keys": self.keys,
+                  "rows": self.rows, "covers": np.array(self.covers, dtype=str),
                   "params": np.array(params.tag)}
-        if all(_HEX16.fullmatch(i) for i in self.ids):
-            arrays["ids"] = np.array([int(i, 16) for i in self.ids], dtype=np.uint64)
+        if self.ids.numbers is not None:
+            arrays["ids"] = self.ids.numbers
         else:
-            arrays["ids_str"] = np.array(self.ids, dtype=str)
+            arrays["ids_str"] = np.array(list(self.ids), dtype=str)
         buf = io.BytesIO()
         np.savez(buf, **arrays)
         return buf.getvalue()
@@ -112,26 +114,55 @@ class Segment:
         with np.load(io.BytesIO(data), allow_pickle=False) as z:
             if str(z["params"]) != params.tag:
                 raise ValueError(f"{name}: built with {z['params']}, expected {params.tag}")
-            ids = [format(int(i), "016x") for i in z["ids"]] if "ids" in z else [str(i) for i in z["ids_str"]]
+            ids = z["ids"] if "ids" in z else [str(i) for i in z["ids_str"]]
             return Segment(name, ids, z["shingles"], z["sketches"], z["keys"], z["rows"],
                            tuple(str(c) for c in z["covers"]))
 
     @staticmethod
     def merge(name: str, parts: list["Segment"]) -> "Segment":
         ids = [i for s in parts for i in s.ids]
+        if all(s.ids.numbers is not None for s in parts):
+            ids = np.concatenate([s.ids.numbers for s in parts])
         keys = np.concatenate([_keys_by_article(s) for s in parts]) if parts else np.empty((0, 1), np.uint32)
         covers = sorted({c for s in parts for c in (s.name, *s.covers)})
         return Segment.build(name, ids, np.concatenate([s.shingles for s in parts]),
                              np.concatenate([s.sketches for s in parts]), keys, covers)
 
 
+class _Ids:
+    """A segment's article ids: the project's 16-hex-digit ids as uint64 numbers (8 B each),
+    any other id as a list of strings."""
+
+    def __init__(self, ids):
+        if isinstance(ids, np.ndarray) and ids.dtype == np.uint64:
+            self.numbers, self.strings = ids, None
+        else:
+            ids = [str(i) for i in ids]
+            if all(_HEX16.fullmatch(i) for i in ids):
+                self.numbers, self.strings = np.array([int(i, 16) for i in ids], dtype=np.uint64), None
+            else:
+                self.numbers, self.strings = None, ids
+
+    def __len__(self) -> int:
+        return len(self.numbers) if self.numbers is not None else len(self.strings)
+
+    def __getitem__(self, row) -> str:
+        return format(int(self.numbers[row]), "016x") if self.numbers is not None else self.strings[int(row)]
+
+    def __iter__(self):
+        return (self[i] for i in range(len(self)))
+
+    @property
+    def nbytes(self) -> int:
+        return self.numbers.nbytes if self.numbers is not None else sum(49 + len(i) for i in self.strings)
+
+
 def _keys_by_article(s: Segment) -> np.ndarray:
     """``n x bands`` keys of a segment, undoing the per-band sort."""
-    bands, n = s._keys.shape
+    bands, n = s.keys.shape
     out = np.empty((n, bands), np.uint32)
-    rows = s.rows.reshape(bands, n)
     for b in range(bands):
-        out[rows[b], b] = s._keys[b]
+        out[s.rows[b], b] = s.keys[b]
     return out
 
 
@@ -186,14 +217,11 @@ class NearDupIndex:
             self.last_refresh = time.monotonic()
             return loaded
 
-    def _qcomp(self, keys: np.ndarray) -> np.ndarray:
-        return (np.arange(self.p.bands, dtype=np.uint64) << np.uint64(32)) | keys.astype(np.uint64)
-
-    def _candidates(self, qcomp: np.ndarray, names) -> tuple[list[str], list[np.ndarray]]:
+    def _candidates(self, qkeys: np.ndarray, names) -> tuple[list[str], list[np.ndarray]]:
         ids, sketches = [], []
         for name in names:
             seg = self.segments.get(name)
-            rows = seg.candidates(qcomp) if seg is not None else ()
+            rows = seg.candidates(qkeys) if seg is not None else ()
             if len(rows):
                 ids += [seg.ids[r] for r in rows]
                 sketches.append(seg.sketches[rows])
@@ -215,7 +243,7 @@ class NearDupIndex:
     def lookup(self, sig: Signature, exclude: str | None = None) -> Match | None:
         """The most similar indexed article at or above the threshold (never ``exclude``)."""
         with self._mutex:
-            ids, sketches = self._candidates(self._qcomp(band_keys(sig, self.p)), list(self.segments))
+            ids, sketches = self._candidates(band_keys(sig, self.p), list(self.segments))
             if self.pending:
                 for key in self.delta.query(as_minhash(sig, self.p)):
                     ids.append(key)
@@ -269,7 +297,7 @@ class NearDupIndex:
     def _late_copies(self, new_segments: list[str]) -> list[tuple[str, Match]]:
         late = []
         for article_id, (_, sk, keys) in self.pending.items():
-            match = self._best(sk, *self._candidates(self._qcomp(keys), new_segments), exclude=article_id)
+            match = self._best(sk, *self._candidates(keys, new_segments), exclude=article_id)
             if match is not None:
                 late.append((article_id, match))
         return late
