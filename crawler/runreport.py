@@ -98,6 +98,11 @@ def build_row(spider, reason: str, stats: dict, now: datetime | None = None) -> 
     status, problems = evaluate(row, reason, spider, stats, min_sample)
     row["status"] = status
     notes = problems + [f"{k}={v}" for k, v in sorted(spider.events.items())]
+    for label, key in (("retries", "retry/count"), ("retry_after_waits", "retry/retry_after_honoured"),
+                       ("retry_after_too_long", "retry/retry_after_too_long"),
+                       ("robots_disallowed", "robotstxt/forbidden")):
+        if stats.get(key):
+            notes.append(f"{label}={stats[key]}")
     if spider.dry_run:
         notes.append("dry run: nothing written")
     if spider.explicit_urls:
@@ -205,10 +210,13 @@ def print_report(rows: list[dict], title: str, archive: str, log_path: str | Non
     for row in rows:
         print(summary_line(row), file=out)
     archived = sum(r["articles_archived"] for r in rows)
+    duplicates = sum(r["duplicates_skipped"] for r in rows)
     bad = [r["source"] for r in rows if r["status"] != STATUS_OK]
-    print(f"{title}: {len(rows)} source(s), {archived} article(s) archived, "
-          f"{'all ok' if not bad else 'NOT OK: ' + ', '.join(bad)}; archive: {archive}"
-          + (f"; log: {log_path}" if log_path else ""), file=out)
+    print(f"{title}: archived {archived} articles, skipped {duplicates} duplicates, {len(rows)} source(s) "
+          f"{'all ok' if not bad else 'NOT OK: ' + ', '.join(bad)}", file=out)
+    print(f"archive: {archive}" + (f"   log: {log_path}" if log_path else ""), file=out)
+    print('try: scrapy archive runs   |   scrapy archive query "SELECT source, count(*) FROM articles '
+          'GROUP BY ALL ORDER BY ALL"', file=out)
     out.flush()
 
 

@@ -70,6 +70,9 @@ SAFETY_DNS_CACHE_S = 300
 DOWNLOADER_MIDDLEWARES = {
     # refuses off-site hosts and private addresses, redirect targets included, before anything else
     "crawler.middlewares.safety.SafetyMiddleware": 40,
+    # Scrapy's drops off-site requests silently when they are scheduled (no errback, so no outcome
+    # in the run report) and lets dont_filter ones through; the safety middleware does its job
+    "scrapy.downloadermiddlewares.offsite.OffsiteMiddleware": None,
     # robots.txt: 5xx or no answer = disallow (RFC 9309), not Scrapy's allow-all
     "scrapy.downloadermiddlewares.robotstxt.RobotsTxtMiddleware": None,
     "crawler.middlewares.robots.StrictRobotsTxtMiddleware": 100,

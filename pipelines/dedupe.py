@@ -17,7 +17,7 @@ import unicodedata
 
 from scrapy.exceptions import DropItem
 
-from crawler.urls import article_id, canonical, on_domains
+from crawler.urls import canonical, on_domains
 
 logger = logging.getLogger(__name__)
 
@@ -40,7 +40,7 @@ def identify(item: dict, source) -> dict:
     if page_canonical:
         page_canonical = canonical(page_canonical, source.strip_params, source.host_aliases)
     item["canonical_url"] = page_canonical if page_canonical and on_domains(page_canonical, source.domains) else requested
-    item["article_id"] = article_id(item["canonical_url"])
+    item["article_id"] = source.article_id(item["canonical_url"])
     item["content_hash"] = content_hash(item.get("body") or "")
     item["word_count"] = len(_WORD.findall(item.get("body") or ""))
     return item

@@ -40,7 +40,7 @@ from crawler import discovery
 from crawler.failures import classify
 from crawler.session import acquire, release
 from crawler.sources.base import Source
-from crawler.urls import article_id, canonical, on_domains
+from crawler.urls import canonical, on_domains
 
 logger = logging.getLogger(__name__)
 
@@ -365,8 +365,10 @@ class NewsSpider(scrapy.Spider):
             self._count("discovery/filtered_url")
             return None
         hints = {"title": entry.title, "published_raw": entry.published_raw, "modified_raw": entry.modified_raw}
-        day = _hint_day(entry.published_raw)
-        if day is not None and not self._in_window(day):
+        day = _hint_day(entry.published_raw, self.tz)
+        modified = _hint_day(entry.modified_raw, self.tz)
+        if (day is not None and not self._in_window(day)) or (self.since and modified and modified < self.since):
+            # last modified before the window: published before it too
             self._count("discovery/outside_window")
             return None
         req, _, _ = self._article_request(entry.url, via, hints)
@@ -384,7 +386,7 @@ class NewsSpider(scrapy.Spider):
             return None, "offsite", None
         if canon in self.found:
             return None, "found_twice", None
-        aid = article_id(canon)
+        aid = src.article_id(canon)
         skip, day = (None, None) if force else self.session.skip_reason(aid)
         if skip == "failed_recently" and self.retry_failed:
             skip = None
@@ -431,7 +433,7 @@ class NewsSpider(scrapy.Spider):
         logger.info("article %s failed: %s", request.url, reason)
         attempts = None
         if seen == "failed":
-            attempts = self.session.seen.attempts(article_id(found)) + 1
+            attempts = self.session.seen.attempts(self.source.article_id(found)) + 1
         self._finish(found, reason, seen=seen, urls=self._fetched_urls(request), attempts=attempts)
 
     def note_fields(self, found: str, title: bool, body: bool, dated: bool) -> None:
@@ -489,7 +491,7 @@ class NewsSpider(scrapy.Spider):
         self.outcome[found] = reason
         self.outcomes[reason] += 1
         if seen is not None and not self.dry_run:
-            ids = {article_id(u) for u in [found, *urls] if on_domains(u, self.source.domains)}
+            ids = {self.source.article_id(u) for u in [found, *urls] if on_domains(u, self.source.domains)}
             self.session.recorder.record(ids, self.name, seen, reason, published, attempts)
         token = self._pending_listing.pop(found, None)
         if token is not None:  # the listing page that found it may now decide on its next page
@@ -512,17 +514,20 @@ def _drop_reason(exception) -> str:
     return "dropped"
 
 
-def _hint_day(raw: str) -> date | None:
-    """The day of a feed/sitemap date (ISO 8601 or RFC 822), only to filter by window."""
+def _hint_day(raw: str, tz=None) -> date | None:
+    """The day, in the source's time zone ``tz``, of a feed/sitemap date (ISO 8601 or RFC 822);
+    only used to skip entries outside a rerun's window before requesting them."""
     if not raw:
         return None
     from email.utils import parsedate_to_datetime
 
     try:
-        return datetime.fromisoformat(raw.strip().replace("Z", "+00:00")).date()
+        when = datetime.fromisoformat(raw.strip().replace("Z", "+00:00"))
     except ValueError:
-        pass
-    try:
-        return parsedate_to_datetime(raw).date()
-    except (TypeError, ValueError, IndexError):
-        return None
+        try:
+            when = parsedate_to_datetime(raw)
+        except (TypeError, ValueError, IndexError):
+            return None
+    if when.tzinfo is not None and tz is not None:
+        when = when.astimezone(tz)
+    return when.date()
