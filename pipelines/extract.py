@@ -65,6 +65,23 @@ def _generic_title(tree) -> str | None:
     return None
 
 
+_X_STARTS = compiled_xpath(
+    "//body//*[self::p or self::div or self::h2 or self::h3 or self::span or self::strong or self::section"
+    " or self::header or self::em or self::b or self::li][starts-with(normalize-space(.), $prefix)]"
+)
+
+
+def _visible(tree, text: str) -> bool:
+    """Whether ``text`` (a lead from metadata) is printed in the page body."""
+    words = text.split()
+    if len(words) < 3:
+        return False
+    prefix = " ".join(words[:6])[:48]
+    if "'" in prefix and '"' in prefix:
+        return True  # cannot be quoted in XPath 1.0; give it the benefit of the doubt
+    return bool(_X_STARTS(tree, prefix=prefix))
+
+
 def _language(value: str | None, default: str | None) -> str | None:
     if value:
         code = re.split(r"[-_]", value.strip().lower())[0]
@@ -117,11 +134,20 @@ def extract_fields(html: str, url: str | None = None, source=None, hints: dict |
     put("published_at_raw", hints.get("published_raw"), "feed")
     put("modified_at_raw", hints.get("modified_raw"), "feed")
 
-    if not out["body"]:
-        put("body", generic_body(tree, url), "generic")
-    if not out["body"] and "body" in meta:
-        put("body", meta["body"][0], "jsonld")
     put("title", _generic_title(tree), "generic")
+    if not out["body"]:
+        found = generic_body(tree, url, out["title"])
+        declared = meta.get("body", (None,))[0]
+        if declared and len(declared) > 2 * len(found or ""):
+            # a page rendered by JavaScript, or a body split beyond recognition: the publisher's own
+            # articleBody is the better text
+            put("body", declared, "jsonld")
+        put("body", found, "generic")
+    if out["lead"] and sources.get("lead") != "rules" and not _visible(tree, out["lead"]):
+        # a description written for search engines and social cards, not printed on the page:
+        # not the article's lead
+        out["lead"] = None
+        sources.pop("lead", None)
     if not any(_HAS_TIME.search(c[0]) for c in candidates):
         for line in date_lines(tree):
             candidate(line, "generic")

@@ -11,7 +11,6 @@ from __future__ import annotations
 import re
 from functools import lru_cache
 
-import lxml.html
 from cssselect import HTMLTranslator
 from lxml import etree
 
@@ -28,15 +27,33 @@ SKIP_TAGS = frozenset("script style noscript template iframe svg button select o
 _translator = HTMLTranslator()
 
 
-def parse_html(html: str) -> lxml.html.HtmlElement:
-    """Parse once. Tolerates an XML declaration and an empty page."""
+_PARSER = etree.HTMLParser(remove_comments=True, remove_pis=True, no_network=True, default_doctype=False)
+
+
+def parse_html(html: str):
+    """Parse once, into plain ``lxml.etree`` elements (no per-node Python class lookup as with
+    ``lxml.html``: every layer walks the tree, so this matters). Tolerates an XML declaration and
+    an empty or fragmentary page; the result always has ``<html>`` and ``<body>``."""
     html = _XML_DECL.sub("", html, count=1)
-    if not html.strip():
-        html = "<html><body></body></html>"
-    try:
-        return lxml.html.document_fromstring(html)
-    except (etree.ParserError, ValueError):
-        return lxml.html.document_fromstring("<html><body>" + html + "</body></html>")
+    root = None
+    if html.strip():
+        try:
+            root = etree.fromstring(html, _PARSER)
+        except (etree.ParserError, etree.XMLSyntaxError, ValueError):
+            root = None
+    if root is None or not isinstance(root.tag, str):
+        root = etree.fromstring("<html><body></body></html>", _PARSER)
+    if root.find("body") is None:
+        etree.SubElement(root, "body")
+    return root
+
+
+def body_of(tree):
+    """The ``<body>`` element (parse_html guarantees one)."""
+    if tree.tag == "body":
+        return tree
+    body = tree.find("body")
+    return body if body is not None else tree
 
 
 @lru_cache(maxsize=2048)
@@ -109,4 +126,10 @@ def drop(nodes) -> None:
         parent = node.getparent()
         if parent is None:
             continue
-        node.drop_tree()
+        if node.tail:
+            previous = node.getprevious()
+            if previous is not None:
+                previous.tail = (previous.tail or "") + node.tail
+            else:
+                parent.text = (parent.text or "") + node.tail
+        parent.remove(node)
