@@ -29,6 +29,14 @@ to make pages weigh what real ones do.
     ``fault_targets()`` fault name -> paths it affects (see ``server.py``).
     ``render(target, base)`` -> ``Rendered(status, headers, body)`` for a path
                         with query; ``base`` is the server's ``http://host:port``.
+    ``trap_pages``      name -> ``traps.TrapPage`` (status, title, date, rendering article).
+
+Sizes: 175 originals by default (portal 55, newspaper 60, outlet 60) plus
+copies (portal 4 exact; newspaper 4 exact + 4 near; outlet 4 exact + 2 near).
+Articles with ``k % 11 == 4`` (and no other role) have aliases: the clean path
+plus ``?utm_source=zalo&utm_medium=share`` and a trailing slash; listings link
+the utm form ("Xem thêm"), monthly feeds too, and related boxes and the Google
+News sitemap link the trailing-slash form. Every article URL ignores its query.
 
 ``DemoArticle`` fields: see the class. ``paragraphs`` are the body paragraphs
 exactly as on the page, without lead, caption, author line, related boxes or the
