@@ -13,7 +13,7 @@ trailing credit lines ('Theo TTXVN', a lone author name) moved to ``authors``.
 from __future__ import annotations
 
 from pipelines.cleaning.rules import (
-    captions_once, clean_text, dedupe_adjacent, drop_furniture, drop_lead_repeat, is_furniture,
+    captions_once, clean_text, dedupe_adjacent, drop_furniture, drop_lead_repeat, is_furniture, lead_inside_body,
     move_credit_lines, normalize_author, normalize_tags, strip_end_mark,
 )
 
@@ -49,6 +49,8 @@ def clean_fields(fields: dict) -> dict:
     paras = drop_furniture(paras)
     paras = dedupe_adjacent(paras)
     paras = drop_lead_repeat(lead, paras)
+    if lead and (fields.get("field_sources") or {}).get("lead") != "rules" and lead_inside_body(lead, paras):
+        lead = None  # a metadata summary that the body already prints
     paras, captions = captions_once(paras, captions, lead)
     paras = strip_end_mark(paras)
     paras, authors = move_credit_lines(paras, authors)

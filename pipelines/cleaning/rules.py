@@ -190,6 +190,15 @@ def drop_lead_repeat(lead: str | None, paras: list[str]) -> list[str]:
     return paras
 
 
+def lead_inside_body(lead: str | None, paras: list[str], first: int = 3) -> bool:
+    """True when the lead's words appear inside one of the first body paragraphs (a page that
+    prints its summary as the start of the text)."""
+    key = _key(lead or "")
+    if len(key) < 20:
+        return False
+    return any(key in _key(p) for p in paras[:first])
+
+
 def captions_once(paras: list[str], captions: list[str], lead: str | None) -> tuple[list[str], list[str]]:
     """A caption is kept once: repeated caption paragraphs in the body collapse to the first;
     captions equal to the lead are dropped from the caption list (the lead keeps them)."""

@@ -41,7 +41,8 @@ _NEGATIVE = re.compile(
     r"meta-?data|toolbar|rating|vote|poll|outbrain|taboola|teaser-?list|most-?read|trending|"
     r"caption|credit|legende|copyright|rss|jump-?link|skip-?link|hidden|visually-?hidden|sr-only|screen-?reader|"
     r"infobox|info-?box|factbox|toggle|accordion|expand|collaps|timestamp|dateline|"
-    r"more-?from|more-?on|you-?may|also-?like|next-?article|prev-?article|article-?footer",
+    r"more-?from|more-?on|you-?may|also-?like|next-?article|prev-?article|article-?footer|"
+    r"gallery|slideshow|carousel|lightbox|picbox|image-?box|photo|media-?credit",
     re.I,
 )
 _POSITIVE = re.compile(
@@ -223,6 +224,11 @@ _TAIL_HEADING = re.compile(
     r"à lire aussi|lire aussi|leggi anche|lee también|les også|läs också|relaterte)\b",
     re.I,
 )
+_URL_ONLY = re.compile(r"^(?:https?://|www\.)\S+$")
+_CREDIT_END = re.compile(
+    r"(?:\b(?:Bildrechte|Foto|Fotos|Photo|Photos|Image|Credit|Credits|Bild|Ảnh|Nguồn ảnh)\s*:\s*[^.!?]{1,60}|"
+    r"\((?:AP|AFP|Reuters|dpa|EPA)[^)]{0,40}\))\s*$"
+)
 HEADINGS = frozenset("h2 h3 h4 h5 h6".split())
 
 
@@ -232,7 +238,7 @@ def _paragraphs(container, bad: set, title: str | None) -> list[str]:
     out: list[str] = []
     parts: list[str] = []
     linked = [0]
-    state = {"heading": False, "emphasis": 0, "done": False}
+    state = {"done": False, "seen": 0, "total": float(_X_LEN(container)) or 1.0}
 
     def flush(heading: bool = False):
         text = squash("".join(parts))
@@ -247,11 +253,15 @@ def _paragraphs(container, bad: set, title: str | None) -> list[str]:
             return
         if title and text == title:
             return
-        if len(text) < 80 and _TAIL_HEADING.match(text) and len(out) >= 3:
-            state["done"] = True
+        if len(text) < 80 and _TAIL_HEADING.match(text):
+            if len(out) >= 3 and state["seen"] > 0.5 * state["total"]:
+                state["done"] = True  # 'More from ...' in the last part: the rest is links
             return
+        state["seen"] += len(text)
         if len(text) < 40 and not heading and not _SENTENCE_END.search(text):
             return
+        if _URL_ONLY.match(text) or (len(text) < 300 and _CREDIT_END.search(text)):
+            return  # a bare link; a photo caption ending in its credit
         out.append(text)
 
     def walk(node, in_link: bool):
@@ -291,6 +301,9 @@ def _bold_only(node) -> bool:
     return child.tag in ("strong", "b") and not (child.tail or "").strip()
 
 
+CHUNK_MIN = 0.1  # a chunk holds at least this share of the best container's text
+
+
 def _chunks(tree, best, bad: set, mass: dict) -> list:
     """``best`` and the other parts of the same article: elements with exactly its tag and class
     elsewhere on the page (bodies split around ads or media: 'article__body' chunks, story stacks)."""
@@ -305,6 +318,8 @@ def _chunks(tree, best, bad: set, mass: dict) -> list:
             out.append(el)
             continue
         if el.get("class") != cls or el in bad or el in inside or el in ancestors or mass.get(el, 0.0) <= 0:
+            continue
+        if mass.get(el, 0.0) < CHUNK_MIN * mass.get(best, 0.0):
             continue
         if _link_density(el, _X_LEN(el)) > 0.3:
             continue
