@@ -79,7 +79,7 @@ class SeaweedS3:
     def start(self, timeout: float = 60.0) -> "SeaweedS3":
         cmd = [weed_binary(), "server", "-ip=127.0.0.1", "-ip.bind=127.0.0.1", f"-dir={self.data}",
                f"-master.port={self.master}", f"-master.port.grpc={self.master_grpc}",
-               "-master.volumeSizeLimitMB=64", "-master.telemetry=false",
+               "-master.volumeSizeLimitMB=64", "-master.telemetry=false", "-master.electionTimeout=1s",
                f"-volume.port={self.volume}", f"-volume.port.grpc={self.volume_grpc}",
                "-volume.max=16", "-volume.preStopSeconds=0",
                "-filer", f"-filer.port={self.filer}", f"-filer.port.grpc={self.filer_grpc}",
@@ -116,7 +116,7 @@ class SeaweedS3:
             return
         os.kill(proc.pid, signal.SIGTERM)
         try:
-            proc.wait(timeout=5)
+            proc.wait(timeout=1)
         except subprocess.TimeoutExpired:
             os.kill(proc.pid, signal.SIGKILL)
             proc.wait(timeout=10)

@@ -32,12 +32,30 @@ PART_SIZE = 16 * 1024 * 1024
 LOCK_KEY = "_state/lock.json"
 
 
+def _process_start(pid: int) -> str | None:
+    """The kernel's start time of a process (tells a live pid from a reused one)."""
+    try:
+        with open(f"/proc/{pid}/stat", "rb") as fh:
+            fields = fh.read().rsplit(b")", 1)[1].split()
+        return None if fields[0] in (b"Z", b"X") else fields[19].decode()  # a zombie is dead
+    except (OSError, IndexError):
+        return None
+
+
+def _holder_died_here(info: dict) -> bool:
+    """A lock taken on this machine by a process that no longer runs: no need to wait for its lease."""
+    if info.get("host") != socket.gethostname() or not isinstance(info.get("pid"), int):
+        return False
+    start = _process_start(info["pid"])
+    return start is None or (info.get("pid_start") is not None and start != info["pid_start"])
+
+
 class S3Backend(Backend):
     scheme = "s3"
 
     def __init__(self, bucket: str, prefix: str = "", *, endpoint_url: str | None = None,
                  region_name: str | None = None, addressing_style: str | None = None,
-                 profile_name: str | None = None, lock_lease: float = 300.0,
+                 profile_name: str | None = None, lock_lease: float = 120.0,
                  connect_timeout: float = 5.0, read_timeout: float = 60.0, max_attempts: int = 3):
         try:
             import boto3
@@ -67,6 +85,7 @@ class S3Backend(Backend):
         self.endpoint_url = self.client.meta.endpoint_url
         self.addressing_style = style
         self.lock_lease = lock_lease
+        self._abandoned: set[str] = set()  # tokens of our locks we could not release (store down)
         # Two stores with the same bucket name must not share a journal folder.
         self.identity = f"{self.display_uri} {self.endpoint_url}"
 
@@ -205,7 +224,8 @@ class S3Backend(Backend):
         full = self._key(LOCK_KEY)
         token = uuid.uuid4().hex
         body = json.dumps({"owner": owner, "host": socket.gethostname(), "pid": os.getpid(),
-                           "token": token, "lease_s": self.lock_lease}).encode()
+                           "pid_start": _process_start(os.getpid()), "token": token,
+                           "lease_s": self.lock_lease}).encode()
         start = time.monotonic()
         etag = None
         while etag is None:
@@ -223,12 +243,16 @@ class S3Backend(Backend):
         try:
             yield
         finally:
-            with contextlib.suppress(StoreUnavailable), self._calls("unlock", LOCK_KEY):
-                try:
-                    self.client.delete_object(Bucket=self.bucket, Key=full, IfMatch=etag)
-                except self._botocore_exc.ClientError as exc:
-                    if not self._precondition_failed(exc) and self._status(exc) != 404:
-                        raise
+            try:
+                with self._calls("unlock", LOCK_KEY):
+                    try:
+                        self.client.delete_object(Bucket=self.bucket, Key=full, IfMatch=etag)
+                    except self._botocore_exc.ClientError as exc:
+                        if not self._precondition_failed(exc) and self._status(exc) != 404:
+                            raise
+            except StoreUnavailable:
+                # The store went away while we held the lock: we may take it back at once later.
+                self._abandoned.add(token)
 
     def _break_if_stale(self, full: str) -> str:
         """Delete the lock if it is older than its lease by the store's own clock."""
@@ -242,7 +266,8 @@ class S3Backend(Backend):
         now = parsedate_to_datetime(response["ResponseMetadata"]["HTTPHeaders"]["date"])
         age = (now - response["LastModified"]).total_seconds()
         holder = f"{info.get('owner')} on {info.get('host')} pid {info.get('pid')} ({age:.0f}s)"
-        if age > float(info.get("lease_s", self.lock_lease)):
+        if (age > float(info.get("lease_s", self.lock_lease)) or info.get("token") in self._abandoned
+                or _holder_died_here(info)):
             try:  # only that stale lock: if another writer replaced it meanwhile, its etag differs
                 self.client.delete_object(Bucket=self.bucket, Key=full, IfMatch=response["ETag"])
             except self._botocore_exc.ClientError as exc:
