@@ -95,6 +95,7 @@ class CrawlLock:
         self.token = secrets.token_hex(8)
         self.held = False
         self.lost = False
+        self.took_over: str | None = None  # what the stale lock we replaced said, for the run log
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
 
@@ -174,9 +175,9 @@ class CrawlLock:
                 self.backend.delete(LOCK_KEY)
             if not self.backend.put_bytes(LOCK_KEY, body):
                 raise CrawlLocked(self.backend.display_uri, self.read() or {})
-        logger.warning("took over the crawl lock of %s (run %s, pid %s on %s): %s",
-                       stale.get("owner", "?"), stale.get("run_id", "?"), stale.get("pid", "?"),
-                       stale.get("host", "?"), why)
+        self.took_over = (f"took over the crawl lock of {stale.get('owner', '?')} (run {stale.get('run_id', '?')}, "
+                          f"pid {stale.get('pid', '?')} on {stale.get('host', '?')}): {why}")
+        logger.warning(self.took_over)
 
     def _renew_loop(self) -> None:
         interval = max(5.0, self.ttl / 10)

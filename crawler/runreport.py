@@ -13,7 +13,8 @@ command exit 1):
 - ``failed``: the spider did not finish, the archive could not be written, or
   nothing announcing articles (feed, sitemap, listing, robots.txt) could be read;
 - ``interrupted``: stopped by a signal (Ctrl-C, SIGTERM);
-- ``nothing_archived``: discovery showed new articles but none was archived;
+- ``nothing_archived``: discovery showed new articles (at least ``NOTHING_ARCHIVED_MIN_NEW``,
+  default 3, not counting copies and pages outside a rerun's window) but none was archived;
 - ``incomplete``: the share of archived articles with a title, body or date fell
   below the source's ``min_completeness``;
 - ``ok``.
@@ -128,12 +129,13 @@ def evaluate(row: dict, reason: str, spider, stats: dict, min_sample: int) -> tu
     if stats.get("robotstxt/unreachable"):
         status = "failed"
         problems.append("robots.txt unreachable: the site was not crawled (RFC 9309: assume disallowed)")
-    requested = spider.requested_articles
     settled = row["duplicates_skipped"] + sum(
         v for k, v in row["dropped"].items() if k in ("outside_window", "unchanged", "max_articles"))
-    if status == STATUS_OK and requested and not row["articles_archived"] and requested > settled:
+    new = spider.requested_articles - settled
+    min_new = spider.crawler.settings.getint("NOTHING_ARCHIVED_MIN_NEW", 3)
+    if status == STATUS_OK and not row["articles_archived"] and new >= max(1, min_new):
         status = "nothing_archived"
-        problems.append(f"{requested} new article URL(s) requested, none archived")
+        problems.append(f"{new} new article URL(s) requested, none archived")
     n = spider.completeness.get("archived", 0)
     if status == STATUS_OK and n >= max(1, min_sample):
         low = []

@@ -43,6 +43,8 @@ SEEN_SCHEMA = pa.schema([
     pa.field("published", pa.date32()),                   # publication day (source time zone), if known
     pa.field("at", pa.timestamp("us", tz="UTC"), nullable=False),
     pa.field("attempts", pa.int16()),                     # consecutive failed attempts
+    pa.field("url", pa.string()),                         # failed URLs only: asked again directly
+    pa.field("via", pa.string()),                         # failed URLs only: how it was discovered
 ])
 
 
@@ -63,7 +65,7 @@ class SeenState:
         self.final_ids = np.empty(0, np.uint64)
         self.final_days = np.empty(0, np.int32)   # days since 1970-01-01, -1 when unknown
         self.final_kind: list[str] = []
-        self.failed: dict[int, tuple[datetime, int]] = {}
+        self.failed: dict[int, tuple[datetime, int, str, str | None, str | None]] = {}
         self.files = 0
 
     def load(self, backend, sources: set[str] | None = None) -> "SeenState":
@@ -78,6 +80,9 @@ class SeenState:
                 continue
             if sources is not None:
                 table = table.filter(pc.is_in(table["source"], pa.array(sorted(sources), pa.string())))
+            for name in SEEN_SCHEMA.names:  # files written before a column existed
+                if name not in table.column_names:
+                    table = table.append_column(name, pa.nulls(table.num_rows, SEEN_SCHEMA.field(name).type))
             tables.append(table.select(SEEN_SCHEMA.names).cast(SEEN_SCHEMA))
             self.files += 1
         if tables:
@@ -98,10 +103,13 @@ class SeenState:
         days = pc.cast(table["published"], pa.int32()).take(pa.array(idx)).fill_null(-1).to_numpy()
         attempts = table["attempts"].take(pa.array(idx)).fill_null(1).to_pylist()
         stamps = table["at"].take(pa.array(idx)).to_pylist()
+        sources = table["source"].take(pa.array(idx)).to_pylist()
+        urls = table["url"].take(pa.array(idx)).to_pylist()
+        vias = table["via"].take(pa.array(idx)).to_pylist()
         keep_ids, keep_days, kinds = [], [], []
         for i, (uid, kind) in enumerate(zip(ids[last], outcome)):
             if kind == FAILED:
-                self.failed[int(uid)] = (stamps[i], int(attempts[i]))
+                self.failed[int(uid)] = (stamps[i], int(attempts[i]), sources[i], urls[i], vias[i])
             else:
                 keep_ids.append(uid)
                 keep_days.append(days[i])
@@ -124,7 +132,7 @@ class SeenState:
             return ("already_archived" if kind in ("archived", "duplicate", "unchanged") else f"known_{kind}"), published
         failed = self.failed.get(uid)
         if failed is not None:
-            last, attempts = failed
+            last, attempts = failed[:2]
             now = now or datetime.now(timezone.utc)
             if attempts >= self.max_attempts:
                 return "failed_gave_up", None
@@ -135,6 +143,18 @@ class SeenState:
     def attempts(self, article_id: str) -> int:
         return self.failed.get(url_number(article_id), (None, 0))[1]
 
+    def due(self, source: str, now: datetime | None = None, at_once: bool = False) -> list[tuple[str, str]]:
+        """``(url, via)`` of the source's failed URLs to ask again now: a sitemap that no longer
+        changes, or a listing page no longer read, would never show them again."""
+        now = now or datetime.now(timezone.utc)
+        out = []
+        for last, attempts, src, url, via in self.failed.values():
+            if src != source or not url or attempts >= self.max_attempts:
+                continue
+            if at_once or (now - last).total_seconds() >= self.retry_after:
+                out.append((url, via or "urls"))
+        return sorted(out)
+
 
 class SeenRecorder:
     """Rows of this run, written once at the end (never during a dry run)."""
@@ -143,15 +163,18 @@ class SeenRecorder:
         self.rows: dict[int, dict] = {}
 
     def record(self, article_ids, source: str, outcome: str, reason: str | None = None,
-               published: date | None = None, attempts: int | None = None) -> None:
+               published: date | None = None, attempts: int | None = None, url: str | None = None,
+               via: str | None = None) -> None:
         at = datetime.now(timezone.utc)
         for aid in article_ids:
             uid = url_number(aid)
             prev = self.rows.get(uid)
             if prev is not None and prev["outcome"] != FAILED and outcome == FAILED:
                 continue  # a success of this run is not undone by a later failed copy
+            failed = outcome == FAILED
             self.rows[uid] = {"url_id": uid, "source": source, "outcome": outcome, "reason": reason,
-                              "published": published, "at": at, "attempts": attempts}
+                              "published": published, "at": at, "attempts": attempts,
+                              "url": url if failed else None, "via": via if failed else None}
 
     def __len__(self) -> int:
         return len(self.rows)

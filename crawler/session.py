@@ -87,6 +87,7 @@ class ArchiveSession:
         self._seen_loaded = False
         self.recorder = SeenRecorder()
         self._versions: dict[str, dict[str, tuple[int, str]]] = {}
+        self._last_full: dict[str, datetime] | None = None
         self._new_versions: dict[str, tuple[int, str]] = {}
 
     # ------------------------------------------------------------------ before a request
@@ -107,6 +108,33 @@ class ArchiveSession:
 
     def known_url(self, article_id: str) -> bool:
         return self.skip_reason(article_id)[0] is not None
+
+    def last_full_run(self, source: str) -> datetime | None:
+        """When the last complete, unrestricted, ``ok`` crawl of ``source`` started (None if never):
+        a sitemap last modified before it holds nothing that crawl did not see."""
+        with _lock:
+            if self._last_full is None:
+                self._last_full = self._load_last_full()
+            return self._last_full.get(source)
+
+    def _load_last_full(self) -> dict[str, datetime]:
+        try:
+            table = self.archive.read_table("runs", columns=["source", "started_at", "status", "dropped", "notes"],
+                                            skip_corrupt=True)
+        except Exception as exc:  # noqa: BLE001 - without it every sitemap is read, which is only slower
+            logger.warning("could not read earlier runs: %s", exc)
+            return {}
+        out: dict[str, datetime] = {}
+        for row in table.to_pylist():
+            dropped = dict(row["dropped"] or [])
+            notes = row["notes"] or ""
+            if row["status"] != "ok" or "max_articles" in dropped or "not_fetched" in dropped:
+                continue
+            if any(word in notes for word in ("window ", "rerun of", "dry run")):
+                continue
+            if row["source"] not in out or row["started_at"] > out[row["source"]]:
+                out[row["source"]] = row["started_at"]
+        return out
 
     # ------------------------------------------------------------------ pipelines
     def claim(self, article_id: str, content_hash: str):

@@ -94,6 +94,9 @@ SEEN_RETRY_FAILED_AFTER = 6 * 3600
 SEEN_MAX_FAILED_ATTEMPTS = 5
 # Completeness thresholds (Source.min_completeness) are judged from this many archived articles on.
 COMPLETENESS_MIN_ARTICLES = 10
+# "archived nothing while discovery showed new articles" is judged from this many new URLs on
+# (one new URL that turns out to be a video page is not an alarm; three that all fail are).
+NOTHING_ARCHIVED_MIN_NEW = 3
 # The lock a crawl holds on the archive (<archive>/_state/crawl.lock): renewed every minute,
 # taken over when its holder's process is gone (same host) or it was not renewed for this long.
 CRAWL_LOCK_TTL = 900

@@ -147,6 +147,8 @@ def run_crawl(settings, names: list[str], spider_args: dict | None, title: str, 
             error(str(exc))
             return EXIT_LOCKED
         runlog = RunLog(archive, run_id, settings.get("LOG_FILE_LEVEL") or "INFO").start()
+        if lock.took_over:
+            logger.warning("%s (what it journaled on this machine is published by this run)", lock.took_over)
     started: dict[str, str] = {}
     try:
         process = CrawlerProcess(settings)

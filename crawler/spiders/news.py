@@ -25,8 +25,9 @@ from __future__ import annotations
 
 import itertools
 import logging
+import re
 from collections import Counter
-from datetime import date, datetime, timezone
+from datetime import date, datetime, timedelta, timezone
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
@@ -193,6 +194,13 @@ class NewsSpider(scrapy.Spider):
             yield self._discovery_request(url, self.parse_sitemap, "sitemap", depth=0)
         for listing in src.listings:
             yield self._discovery_request(listing.url, self.parse_listing, "listing", listing=listing, page=1)
+        if not (self.since or self.until):
+            # failed last time and due again: asked directly, since discovery may not show them again
+            for url, via in self.session.seen.due(self.name, at_once=self.retry_failed):
+                req, _, _ = self._article_request(url, via, {})
+                if req is not None:
+                    self._count("discovery/retried_failed")
+                    yield req
 
     def _discovery_request(self, url: str, callback, kind: str, **meta) -> scrapy.Request:
         self.discovery["requested"] += 1
@@ -252,9 +260,14 @@ class NewsSpider(scrapy.Spider):
             self._xml_refused(response, exc)
             return
         depth = response.meta.get("depth", 0)
+        unchanged_before = self._sitemaps_seen_until()
         for loc, lastmod in result.sitemaps:
             if self.since and lastmod and lastmod[:10] < self.since.isoformat():
                 continue  # a child sitemap last changed before the window holds nothing for it
+            changed = _hint_time(lastmod)
+            if unchanged_before and changed and changed < unchanged_before:
+                self._count("discovery/sitemap_unchanged")  # read in full by an earlier complete crawl
+                continue
             if depth >= MAX_SITEMAP_DEPTH:
                 self._event("sitemap_too_deep")
                 continue
@@ -265,6 +278,14 @@ class NewsSpider(scrapy.Spider):
             req = self._entry_request(entry, "sitemap")
             if req is not None:
                 yield req
+
+    def _sitemaps_seen_until(self) -> datetime | None:
+        """Child sitemaps last modified before this were read by an earlier complete crawl
+        (a day of margin for clocks and late lastmod updates); None in reruns."""
+        if self.since or self.until or self.explicit_urls:
+            return None
+        last = self.session.last_full_run(self.name)
+        return last - timedelta(days=1) if last is not None else None
 
     def parse_listing(self, response):
         self.discovery["ok"] += 1
@@ -302,8 +323,6 @@ class NewsSpider(scrapy.Spider):
         if hasattr(listing, "next_url") and getattr(listing, "next_template", ""):
             zone = None
             if getattr(listing, "zone_css", None):
-                import re
-
                 el = response.css(listing.zone_css)
                 raw = (el.attrib.get(listing.zone_attr) if el else None) or ""
                 m = re.search(listing.zone_pattern, raw)
@@ -434,7 +453,8 @@ class NewsSpider(scrapy.Spider):
         attempts = None
         if seen == "failed":
             attempts = self.session.seen.attempts(self.source.article_id(found)) + 1
-        self._finish(found, reason, seen=seen, urls=self._fetched_urls(request), attempts=attempts)
+        self._finish(found, reason, seen=seen, urls=self._fetched_urls(request), attempts=attempts,
+                     via=request.meta.get("via"))
 
     def note_fields(self, found: str, title: bool, body: bool, dated: bool) -> None:
         """Called by the dedupe step for each article it lets through (for completeness)."""
@@ -484,7 +504,7 @@ class NewsSpider(scrapy.Spider):
         return [canonical(u, src.strip_params, src.host_aliases) for u in urls]
 
     def _finish(self, found: str, reason: str, seen: str | None = None, urls=(), published=None,
-                attempts=None) -> None:
+                attempts=None, via=None) -> None:
         """Give the found article ``found`` its one outcome (later calls for it are ignored)."""
         if found in self.outcome:
             return
@@ -492,7 +512,7 @@ class NewsSpider(scrapy.Spider):
         self.outcomes[reason] += 1
         if seen is not None and not self.dry_run:
             ids = {self.source.article_id(u) for u in [found, *urls] if on_domains(u, self.source.domains)}
-            self.session.recorder.record(ids, self.name, seen, reason, published, attempts)
+            self.session.recorder.record(ids, self.name, seen, reason, published, attempts, url=found, via=via)
         token = self._pending_listing.pop(found, None)
         if token is not None:  # the listing page that found it may now decide on its next page
             self._listing_article_done(token, found, published)
@@ -505,13 +525,27 @@ class NewsSpider(scrapy.Spider):
         self._count(f"events/{name}", n)
 
 
+_REASON = re.compile(r"^([a-z][a-z0-9_]*)(?:\s*\((\w+)|\s*:)")
+
+
 def _drop_reason(exception) -> str:
-    """The reason a pipeline step gave (``DropItem("<reason>: ...")``), else ``dropped``."""
-    text = str(exception or "").strip()
-    head = text.split(":", 1)[0].strip()
-    if head and len(head) <= 40 and all(c.isalnum() or c == "_" for c in head):
-        return head.lower()
-    return "dropped"
+    """The reason a pipeline step gave: ``DropItem("<reason>: ...")``, or ``"<reason> (<kind>, ...)"``
+    read as ``<reason>_<kind>`` (``duplicate (near, 0.93) of ...`` -> ``duplicate_near``); else ``dropped``."""
+    m = _REASON.match(str(exception or "").strip())
+    if not m:
+        return "dropped"
+    return f"{m.group(1)}_{m.group(2)}" if m.group(2) else m.group(1)
+
+
+def _hint_time(raw: str) -> datetime | None:
+    """An aware datetime from a sitemap ``lastmod`` (a bare date counts as its UTC midnight)."""
+    if not raw:
+        return None
+    try:
+        when = datetime.fromisoformat(raw.strip().replace("Z", "+00:00"))
+    except ValueError:
+        return None
+    return when if when.tzinfo is not None else when.replace(tzinfo=timezone.utc)
 
 
 def _hint_day(raw: str, tz=None) -> date | None:
