@@ -171,8 +171,19 @@ def test_second_crawlall_fetches_no_article_page(runs, server):
     print(f"second crawlall made {total} requests: " + ", ".join(f"{s} {r['requests']}" for s, r in report.items()))
 
 
+def test_retry_failed_asks_again_only_what_failed(runs, server):
+    mark = len(server.requests)
+    result = scrapy("crawl", "demo_binhduong_portal", "-a", "retry_failed=1", *FAST, archive=runs["archive"],
+                    base_url=server.base_url)
+    asked = requested_article_paths(server.requests[mark:], server.world)
+    trap = server.world.traps["server_error"]
+    assert asked == [trap] * 4, asked   # asked once more, with its 3 retries; nothing else
+    row = run_rows(runs["archive"], run_id_of(result.stdout))["demo_binhduong_portal"]
+    assert row["dropped"]["http_500"] == 1 and row["articles_archived"] == 0 and accounted(row)
+
+
 def test_archive_runs_shows_the_latest_runs(runs):
-    result = scrapy("archive", "runs", "--last", "2", archive=runs["archive"], base_url=None)
+    result = scrapy("archive", "runs", "--last", "3", archive=runs["archive"], base_url=None)
     assert result.returncode == 0, result.stderr
     assert run_id_of(runs["first"]["stdout"]) in result.stdout
     assert run_id_of(runs["second"].stdout) in result.stdout

@@ -6,7 +6,8 @@ Three demo servers, crawled at the same time by three `scrapy crawlall` subproce
   (refusals: each must end as a counted drop reason or a note, never as an archived article);
 - B: ``slow``, ``ratelimit``, ``burst500``, ``reset`` (transient: each must end archived, after
   the waits the server asked for);
-- C: robots.txt answering 503 (our policy: unreachable robots.txt = nothing crawled, source failed).
+- C: robots.txt answering 503 (our policy: unreachable robots.txt = nothing crawled, source failed);
+- D: every article page a 200 "under maintenance" page (new articles shown, none archived).
 """
 
 from __future__ import annotations
@@ -44,16 +45,36 @@ class RobotsDown:
         return self.world.render(target, base)
 
 
+class Maintenance:
+    """The demo world, but every article page is a 200 "under maintenance" page."""
+
+    PAGE = "<html><head><title>Bảo trì</title></head><body><p>Trang đang được bảo trì.</p></body></html>"
+
+    def __init__(self, world):
+        self.world = world
+        self.paths = {a.path for a in world.articles}
+
+    def __getattr__(self, name):
+        return getattr(self.world, name)
+
+    def render(self, target, base):
+        if urlsplit(target).path.rstrip("/") in self.paths:
+            return Rendered(200, {"Content-Type": "text/html; charset=utf-8"}, self.PAGE.encode("utf-8"))
+        return self.world.render(target, base)
+
+
 @pytest.fixture(scope="module")
 def crawls(tmp_path_factory):
-    servers = {"A": DemoServer(faults=REFUSALS), "B": DemoServer(faults=TRANSIENT), "C": DemoServer()}
+    servers = {"A": DemoServer(faults=REFUSALS), "B": DemoServer(faults=TRANSIENT), "C": DemoServer(),
+               "D": DemoServer()}
     servers["C"].world = RobotsDown(servers["C"].world)
+    servers["D"].world = Maintenance(servers["D"].world)
     procs, archives = {}, {}
     try:
         for name, server in servers.items():
             base = server.start()
             archives[name] = tmp_path_factory.mktemp(f"faults{name}") / "archive"
-            sources = "demo_kinhte" if name == "C" else "demo_*"
+            sources = "demo_kinhte" if name in ("C", "D") else "demo_*"
             procs[name] = scrapy_popen("crawlall", "--sources", sources, *FAST, "-s", "LOG_FILE_LEVEL=DEBUG",
                                        archive=archives[name], base_url=base)
         results = {}
@@ -215,3 +236,15 @@ def test_unreachable_robots_txt_means_nothing_is_crawled_and_the_source_failed(c
     assert row["status"] == "failed" and "robots.txt unreachable" in row["notes"]
     assert row["http_errors"]["503"] == 4 and row["articles_archived"] == 0
     assert "demo_kinhte: FAILED" in c["stdout"]
+
+
+# ---------------------------------------------------------------- D: a site serving maintenance pages
+
+def test_new_articles_shown_but_none_archived_fails_the_run(crawls):
+    d = crawls["D"]
+    assert d["returncode"] == 1, d["stdout"][-3000:] + d["stderr"][-3000:]
+    row = report(d)["demo_kinhte"]
+    assert row["status"] == "nothing_archived" and row["articles_archived"] == 0
+    assert row["article_pages_fetched"] > 50 and accounted(row)
+    assert "new article URL(s) requested, none archived" in row["notes"]
+    assert "demo_kinhte: NOTHING_ARCHIVED" in d["stdout"]

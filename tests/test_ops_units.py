@@ -152,7 +152,7 @@ def test_seen_state_round_trip(tmp_path):
     backend = LocalBackend(tmp_path)
     rec = SeenRecorder()
     rec.record(["00000000000000aa", "00000000000000ab"], "demo", "archived", "archived", date(2026, 10, 3))
-    rec.record(["00000000000000bb"], "demo", "failed", "http_503", attempts=1)
+    rec.record(["00000000000000bb"], "demo", "failed", "http_503", attempts=1, url="http://a.vn/bb", via="feed")
     rec.record(["00000000000000cc"], "demo", "not_article", "body_too_short")
     rec.record(["00000000000000aa"], "demo", "failed", "timeout", attempts=1)  # success of the run wins
     rec.write(backend, "run-1")
@@ -163,6 +163,9 @@ def test_seen_state_round_trip(tmp_path):
     assert state.lookup("00000000000000bb") == ("failed_recently", None)
     later = datetime.now(timezone.utc) + timedelta(hours=2)
     assert state.lookup("00000000000000bb", now=later) == (None, None)   # asked again after retry_after
+    assert state.due("demo") == [] and state.due("other", now=later) == []
+    assert state.due("demo", now=later) == [("http://a.vn/bb", "feed")]  # even if discovery no longer shows it
+    assert state.due("demo", at_once=True) == [("http://a.vn/bb", "feed")]  # -a retry_failed=1
     assert state.lookup("00000000000000dd") == (None, None)
     rec2 = SeenRecorder()
     rec2.record(["00000000000000bb"], "demo", "failed", "http_503", attempts=3)
@@ -236,3 +239,65 @@ def test_names_that_become_paths_are_checked():
             check_name(bad, "source")
     with pytest.raises(InvalidRow):
         partition_of("articles", {"source": "../x", "published_at": None})
+
+
+def test_pinned_versions_carry_the_known_security_fixes():
+    """docs/OPERATIONS.md lists the advisories; a downgrade below these versions fails here."""
+    import re
+    from importlib.metadata import version
+
+    from tests._ops import ROOT
+
+    def parts(text: str) -> tuple[int, ...]:
+        return tuple(int(x) for x in re.findall(r"\d+", text)[:3])
+
+    assert parts(version("scrapy")) >= (2, 14, 2)     # GHSA-cwxj-rr6w-m6w7 and everything before it
+    assert parts(version("twisted")) >= (26, 4, 0)    # CVE-2026-42304 and everything before it
+    assert parts(version("brotli")) >= (1, 2, 0)      # CVE-2025-6176 (output_buffer_limit)
+    requirements = (ROOT / "requirements.txt").read_text(encoding="utf-8")
+    for name in ("Scrapy", "Twisted", "brotli"):
+        assert re.search(rf"^{name}==\d", requirements, re.M), f"{name} is not pinned"
+
+
+def test_status_rules():
+    """What makes a source's run not ok (and the command exit 1)."""
+    from collections import Counter
+    from types import SimpleNamespace
+
+    from crawler.runreport import evaluate
+
+    class Settings(dict):
+        def getint(self, key, default=None):
+            return int(self.get(key, default))
+
+    def spider(**kw):
+        base = dict(explicit_urls=[], discovery=Counter(requested=3, ok=3), requested_articles=20,
+                    completeness=Counter(archived=20, title=20, body=20, date=20),
+                    source=Source(name="demo_x", region="r", domains=("a.vn",), feeds=("https://a.vn/rss",)),
+                    crawler=SimpleNamespace(settings=Settings()))
+        base.update(kw)
+        return SimpleNamespace(**base)
+
+    def row(**kw):
+        base = dict(articles_archived=20, duplicates_skipped=0, dropped={}, completeness_title=1.0,
+                    completeness_body=1.0, completeness_date=1.0)
+        base.update(kw)
+        return base
+
+    assert evaluate(row(), "finished", spider(), {}, 10) == ("ok", [])
+    assert evaluate(row(), "shutdown", spider(), {}, 10)[0] == "interrupted"
+    assert evaluate(row(), "cancelled", spider(), {}, 10)[0] == "failed"
+    down = spider(discovery=Counter({"requested": 3, "failed": 3, "failed/http_503": 3}))
+    status, problems = evaluate(row(articles_archived=0), "finished", down, {}, 10)
+    assert status == "failed" and "http_503×3" in problems[0]
+    assert evaluate(row(), "finished", spider(), {"robotstxt/unreachable": 1}, 10)[0] == "failed"
+    assert evaluate(row(articles_archived=0, dropped={"body_too_short": 20}), "finished", spider(), {}, 10)[0] \
+        == "nothing_archived"
+    assert evaluate(row(articles_archived=0, dropped={"not_article": 2}), "finished",
+                    spider(requested_articles=2), {}, 10)[0] == "ok"   # 2 odd pages are no alarm
+    assert evaluate(row(articles_archived=0, duplicates_skipped=20), "finished", spider(), {}, 10)[0] == "ok"
+    low = row(completeness_date=0.5)
+    status, problems = evaluate(low, "finished", spider(), {}, 10)
+    assert status == "incomplete" and problems == ["completeness date 50% < 90%"]
+    few = spider(completeness=Counter(archived=3, title=3, body=3, date=1))
+    assert evaluate(row(completeness_date=1 / 3), "finished", few, {}, 10)[0] == "ok"  # too few to judge
