@@ -363,6 +363,26 @@ def sweep(docs, pos, configs: list[nd.Params], log=print) -> list[dict]:
     return rows
 
 
+# Recall within this of the best counts as equal: the smaller sketch, then the longer shingle, wins
+# (longer shingles match fewer common phrases across unrelated stories).
+RECALL_TIE = 0.01
+
+
+def choose(rows: list[dict]) -> dict:
+    """The shipped parameters by rule: among the sketch sizes, the smallest whose recall (at its
+    zero-false-merge threshold) is within RECALL_TIE of the best; then among shingle lengths,
+    the longest within RECALL_TIE of the best."""
+    ok = [r for r in rows if r["threshold"] is not None]
+    best = max(r["recall"]["all"] for r in ok)
+    sizes = sorted((r for r in ok if r["recall"]["all"] >= best - RECALL_TIE), key=lambda r: r["sketch_bytes"])
+    size = sizes[0]["sketch_bytes"]
+    same = [r for r in ok if r["sketch_bytes"] == size and r["num_perm"] == sizes[0]["num_perm"]]
+    top = max(r["recall"]["all"] for r in same)
+    pick = max((r for r in same if r["recall"]["all"] >= top - RECALL_TIE), key=lambda r: r["shingle"])
+    return {"tag": pick["params"], "threshold": pick["threshold"], "recall": pick["recall"]["all"],
+            "why": f"smallest sketch ({size} B) and longest shingle with recall within {RECALL_TIE} of the best"}
+
+
 # ---------------------------------------------------------------------- end to end, with the index
 def index_eval(docs: list[Doc], pos, p: nd.Params, extra_negatives: list[tuple[str, str]] = ()) -> dict:
     """The real index, as the pipeline uses it: every article checked, then added if new."""
@@ -534,6 +554,10 @@ def main(argv=None) -> int:
                     dataclasses.replace(p, num_perm=128, bands=32, rows=4, sig_bits=8),
                     dataclasses.replace(p, num_perm=512, sig_bits=8)]
         result["sweep"] = sweep(docs, pos, configs)
+        result["choice"] = choice = choose(result["sweep"])
+        print(f"selected by the rule: {choice['tag']} ({choice['why']})")
+        if choice["tag"] != p.tag:
+            print(f"warning: the selection differs from the shipped parameters {p.tag}")
     print(f"chosen: {p.tag}, threshold {p.threshold}")
     result["threshold_table"] = threshold_table(docs, pos, p)
     for row in result["threshold_table"]:

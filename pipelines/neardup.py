@@ -5,21 +5,21 @@ their own headline, lead, captions, credit line and page furniture. The exact
 dedupe of step 5 misses these copies; this step catches them and leaves alone
 two outlets' own stories about the same event.
 
-Pure functions (used by the crawl, the benchmark and the tests alike):
+Pure functions (used by the crawl, the benchmark and the tests alike), shaped by
+:class:`Params` (``DEFAULT``: 5-word shingles, 256 permutations, 32 bands of 3, 8-bit
+verification sketch, threshold 0.62):
 
-- :func:`tokens` - normalisation: NFC, casefold, ``\\w+`` words; paragraphs of
-  fewer than ``MIN_PARAGRAPH_WORDS`` words (credit lines, bylines, "Ảnh: ..."
-  captions, furniture) are left out when the body has longer ones.
-- :func:`shingles` - word ``SHINGLE``-grams as bytes.
-- :func:`signature` - a datasketch ``MinHash`` of the shingles (``NUM_PERM``
-  permutations, scheme ``affine32``) and the shingle count.
-- :func:`band_keys` - the LSH band keys of a signature (``BANDS`` x ``ROWS``).
-- :func:`similarity` - verification: the b-bit MinHash estimate of the Jaccard
-  similarity (datasketch :class:`~datasketch.bBitMinHash` estimator, vectorised).
-- :func:`is_copy` - the decision: similarity >= ``THRESHOLD``.
+- :func:`tokens` - normalisation: NFC, casefold, ``\\w+`` words, leaving out the
+  paragraphs syndication changes around a story (:func:`is_story_paragraph`: credit
+  lines, bylines, furniture, photo captions, headline and "Xem thêm" lines);
+- :func:`shingles` - distinct word k-grams as bytes;
+- :func:`signature` - a datasketch ``MinHash`` (scheme ``affine32``) of the shingles;
+- :func:`band_keys` - the LSH band keys, as ``MinHashLSH(hashfunc=band_hash)`` makes them;
+- :func:`sketch` / :func:`similarity` - verification: the b-bit MinHash estimate of the
+  Jaccard similarity (the estimator of datasketch's ``bBitMinHash``, vectorised);
+- :func:`best_match` - the decision: the most similar candidate at or above the threshold.
 
-Thresholds and their evidence: ``docs/NEARDUP.md`` and
-``benchmarks/neardup_eval.py``.
+Thresholds and their evidence: ``docs/NEARDUP.md`` and ``benchmarks/neardup_eval.py``.
 
 :class:`NearDupPipeline` (after ``pipelines.dedupe.DedupePipeline``) queries the
 archive's persistent index (:mod:`pipelines.neardup_index`); the first-archived
@@ -325,7 +325,14 @@ class NearDupPipeline:
         if shared.dry_run:
             return
         session = self.crawler.spider.session
-        late = shared.index.publish(session.run_id)
+        try:
+            late = shared.index.publish(session.run_id)
+        except Exception as exc:  # noqa: BLE001 - the articles are safe in the run's journal
+            stats.inc_value("neardup/publish_failed")
+            logger.error("could not publish the near-duplicate index (%d articles kept for the next try; "
+                         "`scrapy archive duplicates --reindex` adds any that are lost): %s",
+                         len(shared.index.pending), exc)
+            return
         for article_id, match in late:
             # Archived here while a concurrent run archived the same story first: its row is
             # already journaled in ``articles``; the pair is recorded so analysts see it.

@@ -4,7 +4,8 @@ Without ``--story``: one line per archived story that has copies (most copies fi
 article, its source and title, how many copies, from which sources, by which methods
 (``url``, ``exact``, ``near``). With ``--story``: the kept article, then each copy with its
 source, method, similarity, crawl time, title and URL. ``--story`` also takes the URL of a
-copy and shows the story it copies.
+copy and shows the story it copies. ``--reindex`` adds the archived articles the near-duplicate
+index lacks (an archive crawled before the stage existed, a lost index publish).
 
 A subcommand of ``crawler/commands/archive.py`` (registry entry ``"duplicates":
 "pipelines.neardup_cli.Duplicates"``); the queries are plain functions over the archive's DuckDB
@@ -97,9 +98,16 @@ class Duplicates:
         parser.add_argument("--source", default=None, help="stories kept or copied by this source")
         parser.add_argument("--limit", type=int, default=50)
         parser.add_argument("--json", action="store_true", help="print JSON instead of a table")
+        parser.add_argument("--reindex", action="store_true",
+                            help="add archived articles missing from the near-duplicate index, then exit")
 
     def run(self, archive, opts, out=None) -> int:
         out = out or sys.stdout
+        if getattr(opts, "reindex", False):
+            from pipelines.neardup_index import reindex
+
+            out.write(json.dumps(reindex(archive)) + "\n")
+            return 0
         con = archive.duckdb()
         if opts.story:
             article_id = resolve_story(con, opts.story)

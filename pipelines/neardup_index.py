@@ -327,3 +327,34 @@ class NearDupIndex:
     @property
     def nbytes(self) -> int:
         return sum(s.nbytes for s in self.segments.values())
+
+
+def reindex(archive, params: Params = DEFAULT, label: str | None = None) -> dict:
+    """Add to the index every archived article it lacks (an archive crawled before this stage, a
+    run whose index segment could not be published, new parameters). Reads ``articles`` once,
+    in batches; indexes the newest version of each article, in crawl order."""
+    from pipelines.neardup import signature
+
+    index = NearDupIndex(archive.backend, params, owner="neardup-reindex")
+    index.refresh()
+    known = {i for seg in index.segments.values() for i in seg.ids}
+    latest: dict[str, tuple[int, object]] = {}
+    dataset = archive.arrow_dataset("articles")
+    for batch in dataset.to_batches(columns=["article_id", "version", "crawled_at"]):
+        for aid, version, crawled in zip(*(batch.column(c).to_pylist() for c in ("article_id", "version", "crawled_at"))):
+            if aid not in known and (aid not in latest or version > latest[aid][0]):
+                latest[aid] = (version, crawled)
+    added = short = 0
+    if latest:
+        for batch in dataset.to_batches(columns=["article_id", "version", "body"]):
+            for aid, version, body in zip(*(batch.column(c).to_pylist() for c in ("article_id", "version", "body"))):
+                if aid in latest and latest[aid][0] == version:
+                    sig = signature(body, params)
+                    if sig.shingles < params.min_shingles:
+                        short += 1
+                        continue
+                    index.add(aid, sig)
+                    added += 1
+        label = label or "reindex-" + time.strftime("%Y%m%dT%H%M%SZ", time.gmtime())
+        index.publish(label)
+    return {"indexed_before": len(known), "added": added, "too_short": short, "segments": len(index.segments)}

@@ -16,7 +16,7 @@ from scrapy.exceptions import DropItem, NotConfigured
 from scrapy.utils.test import get_crawler
 
 from pipelines import neardup as nd
-from pipelines.neardup_index import NearDupIndex, Segment, index_prefix
+from pipelines.neardup_index import NearDupIndex, Segment, index_prefix, reindex
 from storage import open_archive
 
 P = nd.DEFAULT
@@ -255,6 +255,12 @@ def test_pipeline_drops_copy_records_it_and_publishes_the_index(tmp_path):
     later = NearDupIndex(archive.backend)
     later.refresh()
     assert len(later) == 1  # the kept story only
+
+    # an index lost (or an archive older than this stage): rebuilt from the articles dataset
+    for obj in archive.backend.list("_state/neardup/"):
+        archive.backend.delete(obj.key)
+    assert reindex(archive)["added"] == 1
+    assert reindex(archive) == {"indexed_before": 1, "added": 0, "too_short": 0, "segments": 1}
 
 
 def test_pipeline_settings(tmp_path):
