@@ -88,3 +88,25 @@ def test_pipeline_updates_item():
     item = {"title": " Giá\u00a0vàng ", "body": "A.\n\nTheo TTXVN", "authors": []}
     out = CleanPipeline().process_item(item, None)
     assert out["title"] == "Giá vàng" and out["body"] == "A." and out["authors"] == ["TTXVN"]
+
+
+def test_author_names_normalised():
+    assert r.normalize_author("Theo Hồ Hương") == "Hồ Hương"
+    assert r.normalize_author("Bài và ảnh: Minh Anh") == "Minh Anh"
+    assert r.normalize_author("baochinhphu.vn") is None
+    assert r.normalize_author("NLD.COM.VN") is None
+    assert r.normalize_author("toa.soan@vnexpress.net") is None
+
+
+def test_tags_split_and_deduplicated():
+    assert r.normalize_tags(["việt nam,", "MBS,", "# AAT", "Trung Đông,Iran", "iran"]) == [
+        "việt nam", "MBS", "AAT", "Trung Đông", "Iran"]
+
+
+def test_metadata_lead_printed_inside_body_is_dropped():
+    lead = "Giá vàng trong nước tiếp tục giảm mạnh trong phiên sáng nay."
+    body = "(Dân trí) - Giá vàng trong nước tiếp tục giảm mạnh trong phiên sáng nay. Cụ thể...\n\nĐoạn hai."
+    out = clean_fields({"lead": lead, "body": body, "field_sources": {"lead": "meta", "body": "generic"}})
+    assert out["lead"] is None and "lead" not in out["field_sources"]
+    kept = clean_fields({"lead": lead, "body": body, "field_sources": {"lead": "rules"}})
+    assert kept["lead"] == lead  # the site's own sapo stays

@@ -111,7 +111,14 @@ def _long_text_counts(tree) -> dict:
 
 
 def boilerplate(tree) -> set:
-    """Every element inside a subtree that is not article text (the subtree roots included).
+    """Every element inside a subtree that is not article text (the subtree roots included)."""
+    return furniture(tree)[0]
+
+
+def furniture(tree) -> tuple[set, set]:
+    """``(bad, suspect)``: elements inside subtrees that are not article text, and elements inside
+    subtrees whose markup says furniture but hold too much text to be dropped outright (their text
+    does not help a container win the climb in :func:`best_container`).
 
     A subtree whose markup says furniture is believed only when it holds little
     running text (sites wrap whole articles in 'hidden-xs', 'sidebar-layout' or
@@ -123,6 +130,7 @@ def boilerplate(tree) -> set:
 
     body = body_of(tree)
     roots = set(body.iter(*SKIP_TAGS))
+    suspect_roots: list = []
     for el in body.iter("aside"):
         if _soft(el):
             roots.add(el)
@@ -139,13 +147,20 @@ def boilerplate(tree) -> set:
                 roots.add(el)
             continue
         marks = _marks(el)
-        if marks and _furniture_marks(marks) and _soft(el):
-            roots.add(el)
+        if marks and _furniture_marks(marks):
+            if _soft(el):
+                roots.add(el)
+            else:
+                suspect_roots.append(el)
     bad: set = set()
     for root in roots:
         if root not in bad:
             bad.update(root.iter())
-    return bad
+    suspect: set = set()
+    for root in suspect_roots:
+        if root not in suspect:
+            suspect.update(root.iter())
+    return bad, suspect
 
 
 def _class_weight(el) -> float:
@@ -162,7 +177,7 @@ def _link_density(el, text_len: float) -> float:
     return min(1.0, linked / text_len)
 
 
-def best_container(tree, bad: set):
+def best_container(tree, bad: set, suspect: frozenset | set = frozenset()):
     """The element holding the main text, and the scored candidates (for the sibling step)."""
     scores: dict = defaultdict(float)
     mass: dict = defaultdict(float)
@@ -182,8 +197,9 @@ def best_container(tree, bad: set):
         texts[block] = text
         commas = text.count(",") + text.count("，") + text.count("、") + text.count("،")
         score = 1.0 + min(commas, 10) + min(len(text) / 100.0, 10.0)
-        for ancestor in block.iterancestors():
-            mass[ancestor] += score
+        if block not in suspect:
+            for ancestor in block.iterancestors():
+                mass[ancestor] += score
         parent = block.getparent()
         if parent is None:
             continue
@@ -247,7 +263,7 @@ def _paragraphs(container, bad: set, title: str | None) -> list[str]:
         linked[0] = 0
         if not text or state["done"]:
             return
-        if len(text) < 120 and link_chars > 0.5 * len(text):
+        if link_chars > (0.5 if len(text) < 120 else 0.7) * len(text):
             return
         if len(text) < 60 and _FURNITURE.match(text):
             return
@@ -330,9 +346,10 @@ def _chunks(tree, best, bad: set, mass: dict) -> list:
 
 def generic_paragraphs(tree, title: str | None = None, bad: set | None = None) -> list[str]:
     """The main text of the page as paragraphs ([] when nothing article-like is found)."""
+    suspect: set = set()
     if bad is None:
-        bad = boilerplate(tree)
-    best, scores = best_container(tree, bad)
+        bad, suspect = furniture(tree)
+    best, scores = best_container(tree, bad, suspect)
     if best is None:
         return []
     mass = scores.pop("__mass__", {})
