@@ -35,6 +35,7 @@ ITEM_PIPELINES = {
     "pipelines.validate.ValidatePipeline": 500,
     "pipelines.window.WindowPipeline": 550,
     "pipelines.dedupe.DedupePipeline": 600,
+    "pipelines.neardup.NearDupPipeline": 650,
     "pipelines.archive.ArchivePipeline": 900,
 }
 
