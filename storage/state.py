@@ -51,6 +51,27 @@ def claims_bytes(url_keys: list[int], hash_keys: list[int], ids: list[str]) -> b
     return sink.getvalue()
 
 
+_NIBBLE = np.full(256, 255, np.uint8)
+for _i, _c in enumerate(b"0123456789abcdef"):
+    _NIBBLE[_c] = _i
+
+
+def _hex16_to_uint64(ids: pa.Array) -> np.ndarray | None:
+    """Vectorised: an array of 16-hex-digit ids -> their uint64 values, or None if any is not one."""
+    ids = ids.cast(pa.string())
+    if ids.null_count or len(ids) == 0:
+        return None if len(ids) else np.empty(0, np.uint64)
+    offsets = np.frombuffer(ids.buffers()[1], np.int32, len(ids) + 1, ids.offset * 4)
+    if not (np.diff(offsets) == 16).all():
+        return None
+    data = np.frombuffer(ids.buffers()[2], np.uint8, 16 * len(ids), int(offsets[0]))
+    nibbles = _NIBBLE[data].reshape(-1, 16)
+    if (nibbles == 255).any():
+        return None
+    shifts = np.arange(60, -4, -4, dtype=np.uint64)
+    return (nibbles.astype(np.uint64) << shifts).sum(axis=1, dtype=np.uint64)
+
+
 class DedupeState:
     """Lookups against what the archive has published. Thread-safe; ``refresh`` reads only new files."""
 
@@ -120,7 +141,11 @@ class DedupeState:
         return len(new)
 
     def _owner_numbers(self, ids) -> np.ndarray:
-        ids = ids.to_pylist() if isinstance(ids, pa.Array) else list(ids)
+        ids = ids if isinstance(ids, pa.Array) else pa.array(list(ids), pa.string())
+        fast = _hex16_to_uint64(ids)
+        if fast is not None:
+            return fast
+        ids = ids.to_pylist()
         out = np.empty(len(ids), np.uint64)
         for i, article_id in enumerate(ids):
             if len(article_id) == 16 and _HEX.fullmatch(article_id):

@@ -367,3 +367,12 @@ def test_cli_stats_verify_query_recover(tmp_path):
     (Path(uri) / "articles" / "site=demo_alpha" / ".tmp-part-x.parquet-1234").write_bytes(b"junk")
     stray = scrapy("verify", "--archive", uri)
     assert stray.returncode == 1 and "stray temporary" in stray.stdout
+
+
+def test_missing_optional_driver_is_a_clear_error(tmp_path):
+    script = ("import sys; sys.modules['boto3'] = None\n"
+              "from storage import open_archive, ArchiveConfigError\n"
+              "try:\n    open_archive('s3://bucket/x')\nexcept ArchiveConfigError as e:\n    print(e)\n"
+              f"open_archive({str(tmp_path / 'arc')!r}).files('articles')\nprint('local ok')")
+    proc = subprocess.run([sys.executable, "-c", script], cwd=ROOT, capture_output=True, text=True, timeout=60)
+    assert "ARCHIVE_URI: s3:// archives need boto3" in proc.stdout and "local ok" in proc.stdout, proc.stderr
