@@ -13,7 +13,7 @@ import pyarrow.dataset as pads
 import pyarrow.parquet as pq
 
 from . import compact as _compact
-from .errors import ArchiveError, CorruptFile, NotFound
+from .errors import ArchiveError, CorruptFile, NotFound, StoreUnavailable
 from .journal import Journal
 from .rows import check_name
 from .run import Run, manifest_key
@@ -56,10 +56,20 @@ class Archive:
         digest = hashlib.sha256(identity.encode()).hexdigest()[:16]
         return Path(base).expanduser().absolute() / digest
 
-    def dedupe_state(self) -> DedupeState:
+    def dedupe_state(self, allow_unloaded: bool = False) -> DedupeState:
+        """The cross-run state, loaded from the archive. With ``allow_unloaded``, a store that
+        does not answer gives an empty state (a run can start and journal; its publish re-checks
+        every row against the full state once the store answers)."""
         if self._state is None:
-            self._state = DedupeState(self.backend)
-            self._state.refresh()
+            state = DedupeState(self.backend)
+            try:
+                state.refresh()
+            except StoreUnavailable as exc:
+                if not allow_unloaded:
+                    raise
+                log.warning("dedupe state not loaded (%s); rows are checked again at publish", exc)
+                return state
+            self._state = state
         return self._state
 
     def begin_run(self, run_id: str, journal_dir: str | os.PathLike | None = None) -> Run:
@@ -67,7 +77,12 @@ class Archive:
         root = self.journal_root(journal_dir)
         self.recover(root, skip=(run_id,))
         journal = Journal(root / run_id, max_bytes=self.journal_max_bytes)
-        if not (root / run_id).exists() and self.backend.exists(manifest_key(run_id)):
+        try:
+            committed = not (root / run_id).exists() and self.backend.exists(manifest_key(run_id))
+        except StoreUnavailable as exc:  # start anyway: rows are journaled until the store answers
+            log.warning("cannot reach %s at the start of run %s: %s", self.display_uri, run_id, exc)
+            committed = False
+        if committed:
             raise ArchiveError(f"run {run_id!r} is already committed in {self.display_uri}")
         journal.open(meta={"run_id": run_id, "archive": self.display_uri})
         try:

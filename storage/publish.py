@@ -54,7 +54,8 @@ def kept_articles(rows, demote) -> list[dict]:
     return [r for seq, d, r in rows if d == "articles" and str(seq) not in demote]
 
 
-def plan_files(run_id: str, segment: int, rows, demote, final: bool) -> dict[str, tuple[str, list]]:
+def plan_files(run_id: str, segment: int, rows, demote, final: bool,
+               first_final: bool = True) -> dict[str, tuple[str, list]]:
     """``{key: (dataset, rows)}`` for a segment; runs rows only in the final segment."""
     groups: dict[str, tuple[str, list]] = {}
     for seq, dataset, row in rows:
@@ -64,7 +65,7 @@ def plan_files(run_id: str, segment: int, rows, demote, final: bool) -> dict[str
             method, kept = demote[str(seq)]
             dataset, row = "duplicates", as_duplicate(row, method, kept)
         if dataset == "runs":
-            name = f"part-{run_id}.parquet"
+            name = f"part-{run_id}.parquet" if first_final else f"part-{run_id}-{segment:05d}.parquet"
         else:
             name = f"part-{run_id}-{segment:05d}.parquet"
         key = f"{dataset}/{partition_of(dataset, row)}/{name}"

@@ -45,7 +45,7 @@ class Run:
         self.backend = archive.backend
         self.run_id = run_id
         self.journal = journal
-        self.state = archive.dedupe_state()
+        self.state = archive.dedupe_state(allow_unloaded=True)
         self.lock_timeout = lock_timeout
         self.publish_timeout = publish_timeout
         self.retry_initial, self.retry_max = retry_initial, retry_max
@@ -91,8 +91,9 @@ class Run:
                 self.started_at = datetime.fromisoformat(rec["at"])
                 started = True
         self._rows = [r for r in self._rows if r[0] >= self._upto]
-        if self._done and max(self._done.values(), key=lambda d: d["k"]).get("final"):
-            self._runs_rows = []
+        finals = [d["b"] for d in self._done.values() if d.get("final")]
+        if finals:
+            self._runs_rows = [r for r in self._runs_rows if r[0] >= max(finals)]
         for _, dataset, row in self._rows:
             if dataset == "articles":
                 self._claimed_urls.add(hash64(row["article_id"]))
@@ -207,7 +208,11 @@ class Run:
             files = []
             tmpdir = self.journal.folder / "tmp"
             tmpdir.mkdir(exist_ok=True)
-            for key, (dataset, group) in publish.plan_files(self.run_id, k, rows, demote, final).items():
+            # runs rows go to part-<run_id>.parquet; a later final segment (rows accepted after a
+            # commit that could not publish) gets its own name
+            first_final = not any(d.get("final") for d in self._done.values() if d["k"] < k)
+            plan = publish.plan_files(self.run_id, k, rows, demote, final, first_final)
+            for key, (dataset, group) in plan.items():
                 local = tmpdir / Path(key).name.replace(".parquet", f".{dataset}.{len(files)}.tmp")
                 info = write_file(to_table(dataset, group), str(local), dataset)
                 fault("flush.after_local_write")
@@ -229,7 +234,7 @@ class Run:
         self._upto = max(self._upto, b)
         self._rows = [r for r in self._rows if r[0] >= self._upto]
         if final:
-            self._runs_rows = []
+            self._runs_rows = [r for r in self._runs_rows if r[0] >= b]
         return [f["key"] for f in files]
 
     # ------------------------------------------------------------------ the end

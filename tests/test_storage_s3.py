@@ -103,6 +103,26 @@ def test_store_down_at_commit_reports_unpublished_and_next_run_publishes(s3_serv
     assert snapshot(later) == expected_prefix(clean_local, N_ROWS)
 
 
+def test_store_down_at_start_of_run(s3_server, s3_uri, tmp_path, clean_local):
+    fill(open_archive(s3_uri, journal_dir=tmp_path / "j0"), n=10, run_id="earlier")
+    s3_server.stop()
+    try:
+        archive = open_archive(s3_uri, journal_dir=tmp_path / "j", retry_initial=0.2)
+        run = archive.begin_run(RUN_ID)  # starts, journals, cannot dedupe against the archive yet
+        for i in range(N_ROWS):
+            write_item(run, make_item(i))
+        assert run.flush() == []
+    finally:
+        s3_server.start()
+    assert run.commit()["status"] == "committed"
+    # the rows the earlier run had already archived were demoted at publish, not archived twice
+    con = archive.duckdb()
+    assert con.execute("SELECT count(*) - count(DISTINCT content_hash) FROM articles").fetchone()[0] == 0
+    assert con.execute("SELECT count(*) FROM duplicates WHERE run_id = ? AND method = 'url'",
+                       [RUN_ID]).fetchone()[0] >= 8
+    assert archive.verify()["ok"], archive.verify()["problems"]
+
+
 def test_two_writers_publish_at_once_with_overlapping_texts(s3_uri, tmp_path):
     procs = [subprocess.Popen([sys.executable, str(ROOT / "tests/test_storage_faults.py"), s3_uri,
                                str(tmp_path / f"j{k}"), "60", f"run-{k}", f"w{k}", f"demo_w{k}", ""],
