@@ -141,6 +141,13 @@ class ArchiveSession:
         with _lock:
             return self._claims.claim(article_id, content_hash)
 
+    def wrap_claims(self, wrap) -> None:
+        """Distributed mode (crawler/distributed/claims.py): ``wrap(claims)`` decides first (once per session)."""
+        with _lock:
+            if not getattr(self, "_claims_wrapped", False):
+                self._claims = wrap(self._claims)
+                self._claims_wrapped = True
+
     def accept(self, dataset: str, row: dict) -> None:
         if self.run is not None:
             self.run.accept(dataset, row)
