@@ -5,10 +5,11 @@ order mark, the ``Content-Type`` header and the page's own ``<meta>``
 declaration, and checks every declaration against the bytes before trusting
 it:
 
-* A declared single-byte Western charset (iso-8859-1, windows-1252, ascii)
+* A declared legacy charset (iso-8859-1, windows-1252, even windows-1258)
   over bytes that are valid UTF-8 and contain multi-byte sequences is a lie
-  told by a misconfigured server; the bytes win (Vietnamese text in
-  windows-1252 is impossible anyway: most of its letters are not in it).
+  told by a misconfigured server or a copied ``<meta>``; the bytes win (text
+  really written in those charsets is practically never valid UTF-8, and
+  Vietnamese cannot be written in windows-1252 at all).
 * ``windows-1258`` (Python codec ``cp1258``) writes tones as combining marks
   after the base letter; the text is normalised to NFC so it compares equal
   to the same words from a UTF-8 page.
@@ -106,7 +107,9 @@ def decode_html(raw: bytes, content_type: str | None = None) -> tuple[str, str]:
     utf8 = _strict(raw, "utf_8")
     has_multibyte = _UTF8_MULTIBYTE.search(raw) is not None
 
-    if declared in WESTERN and utf8 is not None and has_multibyte:
+    if declared and declared != "utf_8" and utf8 is not None and has_multibyte:
+        # Text in a legacy charset is almost never also valid UTF-8 with multi-byte sequences;
+        # a declaration (header default, copied meta tag) is wrong far more often than that.
         return _finish(utf8), f"utf_8:{evidence}-lied({declared})"
     if declared and declared != "utf_8":
         if declared == "cp1258" or (declared in WESTERN and _CP1258_HINT.search(raw) and utf8 is None):

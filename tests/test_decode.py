@@ -95,3 +95,15 @@ def test_pipeline_adds_html():
 @pytest.mark.parametrize("raw", [b"", None])
 def test_empty(raw):
     assert decode_html(raw or b"", None)[0] == ""
+
+
+def test_utf8_bytes_declared_windows_1258_are_utf8():
+    raw = page(VIET, '<meta charset="windows-1258">').encode("utf-8")
+    text, how = decode_html(raw, None)
+    assert VIET in text and "lied" in how
+
+
+def test_header_beats_meta_when_both_are_honest():
+    raw = to_cp1258(page(VIET, '<meta charset="utf-8">'))
+    text, how = decode_html(raw, "text/html; charset=windows-1258")
+    assert VIET in text and how.startswith("cp1258:header")
