@@ -123,10 +123,11 @@ def test_summary_lines_and_log_file(runs):
     assert re.search(r"progress demo_kinhte: \d+ requests \([\d.]+/s\), \d+ found, \d+ archived", text)
 
 
-def test_live_progress_table_on_a_terminal(runs, server):
-    """With stderr on a terminal, a rich table per source is drawn (here: a dry run, writes nothing)."""
+def test_live_progress_table_on_a_terminal(server, tmp_path):
+    """With stderr on a terminal, a rich table per source is drawn (here: a dry run of at most
+    3 articles into an empty archive, which stays empty)."""
     master, slave = pty.openpty()
-    env = env_for(runs["archive"], server.base_url, PROGRESS="auto", COLUMNS="160")
+    env = env_for(tmp_path / "archive", server.base_url, PROGRESS="auto", COLUMNS="160")
     proc = subprocess.Popen([*SCRAPY, "crawl", "demo_kinhte", "-a", "dry_run=1", "-a", "max_articles=3", *FAST],
                             cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=slave, text=True)
     os.close(slave)
@@ -142,8 +143,12 @@ def test_live_progress_table_on_a_terminal(runs, server):
     proc.wait(timeout=120)
     os.close(master)
     screen = b"".join(chunks).decode("utf-8", "replace")
+    out = proc.stdout.read()
     assert proc.returncode == 0, screen[-3000:]
     assert "req/s" in screen and "demo_kinhte" in screen and "archived" in screen
+    previews = [ln for ln in out.splitlines() if ln.startswith("{")]
+    assert 1 <= len(previews) <= 3 and re.search(r"max_articles \d+", out) and "dry run: nothing written" in out
+    assert not (tmp_path / "archive").exists()
 
 
 def test_concurrent_third_run_exits_at_once_with_the_lock_message(runs):

@@ -65,8 +65,11 @@ def _start_live() -> None:
     from rich.live import Live
 
     console = Console(file=sys.__stderr__)
+    # stdout is taken through the display only when it is the terminal too: piped, it stays data
+    # (the JSON lines of a dry run)
+    to_terminal = sys.__stdout__ is not None and sys.__stdout__.isatty()
     _live = Live(get_renderable=_table, console=console, refresh_per_second=2, transient=False,
-                 redirect_stdout=True, redirect_stderr=True)
+                 redirect_stdout=to_terminal, redirect_stderr=True)
     _live.start()
     # Log handlers captured the real stderr when they were made: route them through the live
     # display's proxy so log lines scroll above the table instead of tearing it.

@@ -33,7 +33,7 @@ from zoneinfo import ZoneInfo
 
 import scrapy
 from scrapy import signals
-from scrapy.exceptions import CloseSpider, DontCloseSpider
+from scrapy.exceptions import DontCloseSpider
 from scrapy.utils._compression import _DecompressionMaxSizeExceeded
 from scrapy.utils.gz import gunzip
 
@@ -138,6 +138,7 @@ class NewsSpider(scrapy.Spider):
         self.max_articles = parsed["max_articles"]
         self.retry_failed = parsed["retry_failed"]
         self.requested_articles = 0
+        self.limit_reached = False
         self.started_at = datetime.now(timezone.utc)
         self.found: dict[str, str] = {}            # canonical URL -> how it was discovered
         self.outcome: dict[str, str] = {}          # canonical URL -> its one outcome
@@ -271,7 +272,7 @@ class NewsSpider(scrapy.Spider):
             if depth >= MAX_SITEMAP_DEPTH:
                 self._event("sitemap_too_deep")
                 continue
-            if on_domains(loc, self.source.domains):
+            if on_domains(loc, self.source.domains) and not self.limit_reached:
                 yield self._discovery_request(loc, self.parse_sitemap, "sitemap", depth=depth + 1)
         self._count("discovery/sitemap_entries", len(result.entries))
         for entry in result.entries:
@@ -342,7 +343,7 @@ class NewsSpider(scrapy.Spider):
             # Incremental: a page holding only known articles means older pages hold no new ones.
             self._count("discovery/listing_stopped_known")
             return None
-        if page >= listing.max_pages or not state["next"]:
+        if page >= listing.max_pages or not state["next"] or self.limit_reached:
             return None
         if not on_domains(state["next"], self.source.domains):
             self._count("discovery/offsite")
@@ -415,8 +416,10 @@ class NewsSpider(scrapy.Spider):
             self._finish(canon, skip)
             return None, skip, day
         if self.max_articles is not None and self.requested_articles >= self.max_articles:
+            # enough: the articles already requested still finish; nothing more is discovered
+            self.limit_reached = True
             self._finish(canon, "max_articles")
-            raise CloseSpider("max_articles")
+            return None, "max_articles", None
         self.requested_articles += 1
         self._count("discovery/article_requests")
         return scrapy.Request(
