@@ -1,0 +1,201 @@
+"""Per-page costs on the bench site's own article pages, each system in its own process.
+
+    python -m benchmarks.perf.micro KIND SITE_FOLDER [--pages N] [--real DIR]   # one JSON object out
+
+Kinds (every one gets the same pages, already in memory, so only the work itself is timed):
+
+``lxml``             ``lxml.html.document_fromstring(raw bytes)``: the floor, one parse per page;
+``lxml_str``         the same parse of the decoded ``str`` (what our step 1 parses);
+``steps_rules``      ``pipelines.process.process_page`` with the page's source (layout rules), then
+                     ``dedupe.identify`` and ``archive.to_row``, each step timed on its own;
+``steps_generic``    the same with ``source=None`` for steps 0-4 (no rules: metadata + generic extractor);
+``trafilatura``      ``trafilatura.extract(html_str, url=...)``, its defaults;
+``peer``             newspaper4k end to end on the page (``Article.download(input_html=...)`` + ``parse()``).
+
+Reported: pages, pages per second (wall), CPU milliseconds per page, peak resident memory of
+the process, and its growth over the loop (the pages themselves are held before it starts).
+"""
+
+from __future__ import annotations
+
+import argparse
+import gc
+import json
+import resource
+import sys
+import time
+from pathlib import Path
+
+WARMUP = 20
+
+
+def sample_pages(folder: Path, count: int) -> list[dict]:
+    """``count`` article pages spread evenly over the world (all three sites, every section)."""
+    from benchmarks.perf.sitegen import load
+
+    site = load(folder)
+    arts = site.article_targets()
+    step = max(1, len(arts) // count)
+    pages = []
+    for target, source in arts[::step][:count]:
+        url = site.base_url + target
+        pages.append({"url": url, "response_url": url, "source": source, "raw_body": site.body(target),
+                      "content_type": site.content_type(target), "hints": {}})
+    return pages
+
+
+def real_pages(folder: Path) -> list[dict]:
+    """The shared real Vietnamese pages (``../shared/data/vn-pages``), with their registered source."""
+    from crawler.sources import get_source, source_names
+    from crawler.urls import on_domains
+
+    sources = [get_source(n) for n in source_names() if not n.startswith("demo_")]
+    out = []
+    for line in (folder / "articles.jsonl").read_text(encoding="utf-8").splitlines():
+        rec = json.loads(line)
+        raw = (folder / rec["file"]).read_bytes()
+        source = next((s.name for s in sources if on_domains(rec["url"], s.domains)), "")
+        out.append({"url": rec["url"], "response_url": rec["url"], "source": source, "raw_body": raw,
+                    "content_type": "text/html; charset=utf-8", "hints": {}})
+    return out
+
+
+def _rss_mb() -> float:
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
+def _timed(pages: list[dict], fn) -> dict:
+    for page in pages[:WARMUP]:
+        fn(page)
+    gc.collect()
+    base_rss = _rss_mb()
+    t0, c0 = time.perf_counter(), time.process_time()
+    for page in pages:
+        fn(page)
+    wall, cpu = time.perf_counter() - t0, time.process_time() - c0
+    n = len(pages)
+    return {"pages": n, "pages_per_s": round(n / wall, 1), "wall_ms_per_page": round(wall / n * 1000, 3),
+            "cpu_ms_per_page": round(cpu / n * 1000, 3), "peak_rss_mb": round(_rss_mb(), 1),
+            "rss_growth_mb": round(_rss_mb() - base_rss, 1),
+            "page_kb_mean": round(sum(len(p["raw_body"]) for p in pages) / n / 1024, 1)}
+
+
+def _sources(pages: list[dict]) -> dict:
+    from crawler.sources import get_source
+
+    base_url = "/".join(pages[0]["url"].split("/", 3)[:3])
+    return {name: get_source(name, base_url) for name in {p["source"] for p in pages if p["source"]}}
+
+
+def _steps(pages: list[dict], generic: bool) -> dict:
+    """Every step after the download, timed one by one (same order as ITEM_PIPELINES)."""
+    from pipelines.archive import to_row
+    from pipelines.clean import clean_fields
+    from pipelines.dates import resolve_dates
+    from pipelines.decode import decode_html
+    from pipelines.dedupe import identify
+    from pipelines.extract import extract_fields
+    from pipelines.process import process_page
+    from pipelines.validate import drop_reason
+
+    sources = _sources(pages)
+    clock = time.process_time
+    spent: dict[str, float] = {}
+
+    def add(name, t):
+        spent[name] = spent.get(name, 0.0) + t
+
+    def one(page):
+        source = sources.get(page["source"])
+        rules = None if generic else source
+        item = dict(page, fetched_at=None, run_id="bench")
+        t = clock()
+        item["html"], _ = decode_html(item["raw_body"], item["content_type"])
+        t, t0 = clock(), t
+        add("decode", t - t0)
+        item.update(extract_fields(item["html"], item["url"], rules, item["hints"]))
+        t, t0 = clock(), t
+        add("extract", t - t0)
+        item.update(clean_fields(item))
+        t, t0 = clock(), t
+        add("clean", t - t0)
+        item.update(resolve_dates(item, getattr(rules, "timezone", None)))
+        t, t0 = clock(), t
+        add("dates", t - t0)
+        drop_reason(item)
+        t, t0 = clock(), t
+        add("validate", t - t0)
+        if source is not None:
+            identify(item, source)
+            t, t0 = clock(), t
+            add("dedupe_identify", t - t0)
+            item["fetched_at"] = item.get("fetched_at") or time.time()
+            to_row(item, source)
+            add("archive_to_row", clock() - t)
+
+    out = _timed(pages, one)
+    n = len(pages) + WARMUP
+    out["cpu_ms_per_step"] = {k: round(v / n * 1000, 3) for k, v in spent.items()}
+    # and the composed function the crawl's steps 0-4 are (a check that the steps add up)
+    out["process_page"] = _timed(pages, lambda p: process_page(p, None if generic else sources.get(p["source"])))
+    return out
+
+
+def run(kind: str, pages: list[dict]) -> dict:
+    if kind == "lxml":
+        import lxml.html
+
+        return _timed(pages, lambda p: lxml.html.document_fromstring(p["raw_body"]))
+    if kind == "lxml_str":
+        import lxml.html
+
+        for p in pages:
+            p["html"] = p["raw_body"].decode("utf-8", errors="replace")
+        return _timed(pages, lambda p: lxml.html.document_fromstring(p["html"]))
+    if kind in ("steps_rules", "steps_generic"):
+        return _steps(pages, generic=kind == "steps_generic")
+    if kind == "trafilatura":
+        import trafilatura
+
+        for p in pages:
+            p["html"] = p["raw_body"].decode("utf-8", errors="replace")
+        out = _timed(pages, lambda p: trafilatura.extract(p["html"], url=p["url"]))
+        out["version"] = trafilatura.__version__
+        return out
+    if kind == "peer":
+        import warnings
+
+        warnings.filterwarnings("ignore")
+        import newspaper
+
+        def np4k(p):
+            art = newspaper.Article(p["url"], language="vi", fetch_images=False)
+            art.download(input_html=p["raw_body"].decode("utf-8", errors="replace"))
+            art.parse()
+            return art.text
+
+        out = _timed(pages, np4k)
+        out["system"] = f"newspaper4k {newspaper.__version__}"
+        return out
+    raise SystemExit(f"unknown kind {kind!r}")
+
+
+def main(argv=None) -> None:
+    parser = argparse.ArgumentParser(description="One per-page cost measurement (JSON on stdout).")
+    parser.add_argument("kind")
+    parser.add_argument("folder", type=Path)
+    parser.add_argument("--pages", type=int, default=1000)
+    parser.add_argument("--real", type=Path, default=None, help="measure on ../shared/data/vn-pages instead")
+    args = parser.parse_args(argv)
+    if args.real:
+        pages = real_pages(args.real)
+        pages = [dict(p) for _ in range(max(1, args.pages // len(pages))) for p in pages]
+    else:
+        pages = sample_pages(args.folder, args.pages)
+    result = run(args.kind, pages)
+    result["kind"] = args.kind
+    json.dump(result, sys.stdout)
+
+
+if __name__ == "__main__":
+    main()
