@@ -21,5 +21,10 @@ demo: $(STAMP)
 test: $(STAMP)
 	$(BIN)/python -m pytest -n 2 --dist loadgroup -q -rs tests
 
+# Throughput, memory and archive size (docs/BENCHMARKS.md); not part of `make test`.
+# BENCH_ARTICLES=2000 BENCH_ARTICLES_LARGE=0 BENCH_QUERY_ARTICLES=100000 make bench   for a quick run
+bench: $(STAMP)
+	$(BIN)/python -m benchmarks.perf
+
 clean:
 	rm -rf $(VENV) archive .pytest_cache

@@ -3,7 +3,7 @@
 Environment (defaults in brackets): BENCH_ARTICLES [20000], BENCH_ARTICLES_LARGE [100000; 0 skips
 the memory-growth crawl], BENCH_PAD [100000 bytes of inline script per article page],
 BENCH_MICRO_PAGES [1000], BENCH_PEER_PAGES [200], BENCH_QUERY_ARTICLES [1000000; 0 skips],
-BENCH_FETCH_LARGE [1: also a fetch-only crawl at the large size], BENCH_WORKDIR [a temporary
+BENCH_FETCH_LARGE [0; 1: also a fetch-only crawl at the large size], BENCH_WORKDIR [a temporary
 folder, removed at the end unless BENCH_KEEP=1], BENCH_CACHE [~/.cache/newsarchive-bench: the
 pre-rendered sites], BENCH_DOCS [1: refresh the table in docs/BENCHMARKS.md].
 """
@@ -125,7 +125,7 @@ def main() -> int:
         if large:
             site_l = sitegen.prepare(large, pad, log=log)
             with Server(site_l) as srv:
-                if os.environ.get("BENCH_FETCH_LARGE", "1") == "1":
+                if os.environ.get("BENCH_FETCH_LARGE", "0") == "1":
                     r["crawls"]["fetch_only_large"] = crawl_mod.crawl(
                         f"fetch-only-{large}", site_l.base_url, workdir, fetch_only=True, server_pid=srv.proc.pid,
                         log=log)
