@@ -156,6 +156,39 @@ class SeenState:
         return sorted(out)
 
 
+def compact(backend, run_id: str, min_files: int = 50) -> int:
+    """Merge the seen-URL files into one (latest row per URL) once there are ``min_files`` of them.
+
+    Run by a crawl that holds the crawl lock, after its own file is written: the merged file is
+    published first, the merged ones deleted after, so a reader sees every row at least once
+    (a row twice is harmless: the latest wins). Returns how many files were merged.
+    """
+    keys = [o.key for o in backend.list(SEEN_PREFIX) if o.key.endswith(".parquet")]
+    if len(keys) < max(2, min_files):
+        return 0
+    tables = []
+    for key in keys:
+        table = pq.read_table(io.BytesIO(backend.get_bytes(key)))
+        for name in SEEN_SCHEMA.names:
+            if name not in table.column_names:
+                table = table.append_column(name, pa.nulls(table.num_rows, SEEN_SCHEMA.field(name).type))
+        tables.append(table.select(SEEN_SCHEMA.names).cast(SEEN_SCHEMA))
+    table = pa.concat_tables(tables)
+    ids = table["url_id"].to_numpy()
+    at = pc.cast(table["at"], pa.int64()).to_numpy()
+    order = np.lexsort((at, ids))
+    last = np.ones(len(order), bool)
+    last[:-1] = ids[order][1:] != ids[order][:-1]
+    merged = table.take(pa.array(order[last]))
+    sink = io.BytesIO()
+    pq.write_table(merged, sink, compression="zstd")
+    backend.put_bytes(f"{SEEN_PREFIX}merged-{run_id}.parquet", sink.getvalue())
+    for key in keys:
+        backend.delete(key)
+    logger.info("merged %d seen-URL files (%d URLs)", len(keys), merged.num_rows)
+    return len(keys)
+
+
 class SeenRecorder:
     """Rows of this run, written once at the end (never during a dry run)."""
 

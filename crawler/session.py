@@ -20,6 +20,7 @@ import threading
 from datetime import datetime, timezone
 
 from crawler.seen import SeenRecorder, SeenState
+from crawler.seen import compact as compact_seen
 
 logger = logging.getLogger(__name__)
 
@@ -86,6 +87,7 @@ class ArchiveSession:
         self.seen = SeenState(retry_failed_after, max_failed_attempts)
         self._seen_loaded = False
         self.recorder = SeenRecorder()
+        self.seen_compact_files = 50
         self._versions: dict[str, dict[str, tuple[int, str]]] = {}
         self._last_full: dict[str, datetime] | None = None
         self._new_versions: dict[str, tuple[int, str]] = {}
@@ -203,6 +205,7 @@ def acquire(settings, dry_run: bool = False) -> ArchiveSession:
                 retry_failed_after=settings.getfloat("SEEN_RETRY_FAILED_AFTER", 6 * 3600),
                 max_failed_attempts=settings.getint("SEEN_MAX_FAILED_ATTEMPTS", 5),
             )
+            session.seen_compact_files = settings.getint("SEEN_COMPACT_FILES", 50)
             _sessions[key] = session
         session.users += 1
         return session
@@ -232,6 +235,7 @@ def release(session: ArchiveSession, summary: dict | None = None) -> dict | None
     if session.commit_error is None:
         try:
             session.recorder.write(session.archive.backend, session.run_id)
+            compact_seen(session.archive.backend, session.run_id, session.seen_compact_files)
         except Exception as exc:  # noqa: BLE001 - losing it only costs requests next run
             logger.warning("could not write the seen-URL file of run %s: %s", session.run_id, exc)
     return session.manifest

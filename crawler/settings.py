@@ -26,6 +26,12 @@ ARCHIVE_FLUSH_ITEMS = 5000
 # The demo sources (`demo_*`) read their server's address from here.
 DEMO_BASE_URL = os.environ.get("DEMO_BASE_URL", "")
 
+# ---------------------------------------------------------------- distributed mode
+# DISTRIBUTED=1: `scrapy crawlall` coordinates, `scrapy worker`s on any machine crawl, through Redis.
+# Other DISTRIBUTED_* settings and their defaults: docs/DISTRIBUTED.md (crawler/distributed/config.py).
+DISTRIBUTED = os.environ.get("DISTRIBUTED", "0")
+REDIS_URL = os.environ.get("REDIS_URL", "")
+
 # ---------------------------------------------------------------- pipeline
 ITEM_PIPELINES = {
     "pipelines.decode.DecodePipeline": 100,
@@ -93,6 +99,8 @@ PROGRESS_INTERVAL = 60.0
 # have passed (or at once with -a retry_failed=1), at most SEEN_MAX_FAILED_ATTEMPTS times.
 SEEN_RETRY_FAILED_AFTER = 6 * 3600
 SEEN_MAX_FAILED_ATTEMPTS = 5
+# The seen-URL state is one small file per run; a crawl merges them once there are this many.
+SEEN_COMPACT_FILES = 50
 # Completeness thresholds (Source.min_completeness) are judged from this many archived articles on.
 COMPLETENESS_MIN_ARTICLES = 10
 # "archived nothing while discovery showed new articles" is judged from this many new URLs on

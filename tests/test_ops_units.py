@@ -301,3 +301,28 @@ def test_status_rules():
     assert status == "incomplete" and problems == ["completeness date 50% < 90%"]
     few = spider(completeness=Counter(archived=3, title=3, body=3, date=1))
     assert evaluate(row(completeness_date=1 / 3), "finished", few, {}, 10)[0] == "ok"  # too few to judge
+
+
+def test_seen_files_are_merged_latest_row_first(tmp_path):
+    from crawler.seen import compact
+
+    backend = LocalBackend(tmp_path)
+    for i in range(4):
+        rec = SeenRecorder()
+        rec.record(["00000000000000aa"], "demo", "failed", "http_503", attempts=i + 1, url="http://a.vn/aa")
+        rec.record([f"00000000000001{i:02x}"], "demo", "archived", "archived")
+        rec.write(backend, f"run-{i}")
+        time.sleep(0.01)
+    assert compact(backend, "run-9", min_files=5) == 0
+    assert compact(backend, "run-9", min_files=4) == 4
+    assert [o.key for o in backend.list("_state/seen/")] == ["_state/seen/merged-run-9.parquet"]
+    state = SeenState(retry_after=0, max_attempts=10).load(backend)
+    assert state.attempts("00000000000000aa") == 4 and len(state) == 5
+
+
+def test_unreachable_archive_exits_4_before_crawling(tmp_path):
+    result = scrapy("crawl", "demo_kinhte", archive=tmp_path / "a", base_url="http://127.0.0.1:9",
+                    ARCHIVE_URI="s3://nobucket/x", AWS_ENDPOINT_URL="http://127.0.0.1:9",
+                    AWS_ACCESS_KEY_ID="x", AWS_SECRET_ACCESS_KEY="y")
+    assert result.returncode == 4, result.stdout + result.stderr
+    assert "error: ARCHIVE_URI=s3://nobucket/x" in result.stderr and "Traceback" not in result.stderr

@@ -75,6 +75,13 @@ def preflight(settings, names: list[str], spider_args: dict):
     except ArchiveError as exc:
         error(f"ARCHIVE_URI={uri}: {exc}")
         return EXIT_ARCHIVE
+    try:  # one cheap request: is the store there at all?
+        from crawler.oplock import LOCK_KEY
+
+        archive.backend.exists(LOCK_KEY)
+    except ArchiveError as exc:
+        error(f"ARCHIVE_URI={uri}: {exc}")
+        return EXIT_ARCHIVE
     return parsed, archive
 
 
@@ -130,6 +137,7 @@ def run_crawl(settings, names: list[str], spider_args: dict | None, title: str, 
     """Crawl ``names`` in one process and one archive run; print the report; return the exit code."""
     from crawler.oplock import CrawlLock, CrawlLocked
     from crawler.session import finished_sessions, process_run_id
+    from storage import ArchiveError
 
     spider_args = dict(spider_args or {})
     checked = preflight(settings, names, spider_args)
@@ -146,6 +154,9 @@ def run_crawl(settings, names: list[str], spider_args: dict | None, title: str, 
         except CrawlLocked as exc:
             error(str(exc))
             return EXIT_LOCKED
+        except ArchiveError as exc:
+            error(f"could not take the crawl lock: {exc}")
+            return EXIT_ARCHIVE
         runlog = RunLog(archive, run_id, settings.get("LOG_FILE_LEVEL") or "INFO").start()
         if lock.took_over:
             logger.warning("%s (what it journaled on this machine is published by this run)", lock.took_over)
