@@ -24,6 +24,7 @@ test: $(STAMP)
 # Throughput, memory and archive size (docs/BENCHMARKS.md); not part of `make test`.
 # BENCH_ARTICLES=2000 BENCH_ARTICLES_LARGE=0 BENCH_QUERY_ARTICLES=100000 make bench   for a quick run
 bench: $(STAMP)
+	$(BIN)/python -m pip install --quiet --disable-pip-version-check --no-deps -r benchmarks/requirements.txt
 	$(BIN)/python -m benchmarks.perf
 
 clean:
