@@ -81,6 +81,12 @@ def micro(kind: str, site: sitegen.Site, pages: int, real: Path | None = None) -
     return result
 
 
+def checkpoint(r: dict) -> None:
+    """What is measured so far, in case the run is cut short (removed when the run completes)."""
+    RESULTS.mkdir(parents=True, exist_ok=True)
+    (RESULTS / f"{r['started_at']}-partial.json").write_text(json.dumps(r, indent=1, default=str, ensure_ascii=False))
+
+
 def main() -> int:
     n = env_int("BENCH_ARTICLES", 20_000)
     large = env_int("BENCH_ARTICLES_LARGE", 100_000)
@@ -115,6 +121,7 @@ def main() -> int:
             r["crawls"]["full"] = crawl_mod.crawl(f"full-{n}", site.base_url, workdir, server_pid=srv.proc.pid,
                                                   profile=None if large else profile_raw, log=log)
             r["server_stats"] = srv.stats()
+        checkpoint(r)
         for kind in ("lxml", "lxml_str", "steps_rules", "steps_generic", "trafilatura"):
             r["micro"][kind] = micro(kind, site, micro_pages)
         r["micro"]["peer"] = micro("peer", site, peer_pages)
@@ -122,6 +129,7 @@ def main() -> int:
         if SHARED_VN.exists():
             r["micro_real_pages"] = {k: micro(k, site, 110, real=SHARED_VN)
                                      for k in ("lxml", "steps_rules", "steps_generic", "trafilatura")}
+        checkpoint(r)
         if large:
             site_l = sitegen.prepare(large, pad, log=log)
             with Server(site_l) as srv:
@@ -132,6 +140,7 @@ def main() -> int:
                 r["crawls"]["full_large"] = crawl_mod.crawl(f"full-{large}", site_l.base_url, workdir,
                                                             server_pid=srv.proc.pid, profile=profile_raw, log=log)
             shutil.rmtree(workdir / f"archive-full-{large}", ignore_errors=True)
+            checkpoint(r)
         if query_articles:
             log(f"queries: generating {query_articles:,} articles as Parquet, then DuckDB")
             done = subprocess.run([sys.executable, "-m", "benchmarks.perf.queries", str(workdir / "archive-1m"),
@@ -165,6 +174,7 @@ def main() -> int:
             if MARK_START in text and MARK_END in text:
                 head, rest = text.split(MARK_START, 1)
                 DOCS.write_text(head + MARK_START + "\n" + md + MARK_END + rest.split(MARK_END, 1)[1])
+        (RESULTS / f"{stamp}-partial.json").unlink(missing_ok=True)
         log(f"results: {out} ({r['duration_s']:.0f} s)")
         return 0
     finally:
