@@ -293,9 +293,9 @@ class NewsSpider(scrapy.Spider):
         listing = response.meta["listing"]
         page = response.meta["page"]
         links, nexts = discovery.listing_links(response.text, response.url, listing)
-        next_url = self._next_page(listing, response, nexts)
+        next_url, zone = self._next_page(listing, response, nexts)
         token = next(self._tokens)
-        state = {"listing": listing, "page": page, "next": next_url, "pending": set(), "days": [],
+        state = {"listing": listing, "page": page, "next": next_url, "zone": zone, "pending": set(), "days": [],
                  "links": 0, "fresh": 0}
         requests = []
         for url in links:
@@ -320,16 +320,18 @@ class NewsSpider(scrapy.Spider):
                 requests.append(nxt)
         yield from requests
 
-    def _next_page(self, listing, response, nexts: list[str]) -> str | None:
+    def _next_page(self, listing, response, nexts: list[str]) -> tuple[str | None, str | None]:
+        """``(next page URL, zone id)``: a next-page link, or a paged listing's URL template (whose
+        zone id is read from the first page and carried along: the later pages do not repeat it)."""
+        zone = response.meta.get("zone")
         if hasattr(listing, "next_url") and getattr(listing, "next_template", ""):
-            zone = None
-            if getattr(listing, "zone_css", None):
+            if getattr(listing, "zone_css", None) and zone is None:
                 el = response.css(listing.zone_css)
                 raw = (el.attrib.get(listing.zone_attr) if el else None) or ""
                 m = re.search(listing.zone_pattern, raw)
                 zone = m.group(1) if m else None
-            return listing.next_url(response.url, zone)
-        return nexts[0] if nexts else None
+            return listing.next_url(response.url, zone), zone
+        return (nexts[0] if nexts else None), zone
 
     def _after_listing_page(self, state: dict):
         """The next listing page, unless this page shows older pages hold nothing new."""
@@ -348,7 +350,8 @@ class NewsSpider(scrapy.Spider):
         if not on_domains(state["next"], self.source.domains):
             self._count("discovery/offsite")
             return None
-        return self._discovery_request(state["next"], self.parse_listing, "listing", listing=listing, page=page + 1)
+        return self._discovery_request(state["next"], self.parse_listing, "listing", listing=listing, page=page + 1,
+                                       zone=state.get("zone"))
 
     def _listing_article_done(self, token: int, found: str, day: date | None) -> None:
         state = self._listing_pages.get(token)
