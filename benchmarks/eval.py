@@ -315,23 +315,23 @@ def main(argv=None) -> int:
     details: dict = {}
     for ds, loader in datasets.items():
         cases = loader(args.data, args.limit)
-        for system in systems:  # warm-up: imports and caches are not page costs
-            try:
-                SYSTEMS[system](cases[0])
-            except Exception:  # noqa: BLE001 - a failing warm-up shows up again as a counted page error
-                pass
-        results[ds] = {}
-        for system in systems:
-            s = Score()
-            per_page = []
-            for case in cases:
+        for system in systems:  # warm-up: imports, lazily loaded language data and caches are not page costs
+            for case in cases[:10]:
+                try:
+                    SYSTEMS[system](case)
+                except Exception:  # noqa: BLE001 - a failing warm-up shows up again as a counted page error
+                    pass
+        scores = {system: Score() for system in systems}
+        per_page: dict = {system: [] for system in systems}
+        for case in cases:  # systems interleaved page by page: a busy machine slows them all alike
+            for system in systems:
                 try:
                     res = SYSTEMS[system](case)
                 except Exception as exc:  # noqa: BLE001 - one broken page must not stop a benchmark
                     res = Result(error=f"{type(exc).__name__}: {exc}")
-                per_page.append(score(system, case, res, s))
-            results[ds][system] = summarise(s)
-            details.setdefault(ds, {})[system] = per_page
+                per_page[system].append(score(system, case, res, scores[system]))
+        results[ds] = {system: summarise(scores[system]) for system in systems}
+        details[ds] = per_page
     print_table(results)
     args.out.mkdir(parents=True, exist_ok=True)
     stamp = datetime.now(timezone.utc).strftime("%Y%m%dT%H%M%SZ")
