@@ -18,8 +18,12 @@ install: $(STAMP)
 demo: $(STAMP)
 	$(BIN)/scrapy demo
 
-test: $(STAMP)
+test: $(STAMP) redis-server
 	$(BIN)/python -m pytest -n 2 --dist loadgroup -q -rs tests
+
+# The distributed tests (tests/test_distributed*.py) start a real Redis on 127.0.0.1.
+redis-server:
+	command -v redis-server >/dev/null || (apt-get update -qq && apt-get install -y -qq redis-server)
 
 # Throughput, memory and archive size (docs/BENCHMARKS.md); not part of `make test`.
 # BENCH_ARTICLES=2000 BENCH_ARTICLES_LARGE=0 BENCH_QUERY_ARTICLES=100000 make bench   for a quick run
