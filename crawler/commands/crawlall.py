@@ -74,4 +74,11 @@ class Command(BaseRunSpiderCommand):
             error("no source selected (demo_* sources need DEMO_BASE_URL)")
             self.exitcode = EXIT_USAGE
             return
+        from crawler.distributed import enabled
+
+        if enabled(self.settings):  # DISTRIBUTED=1: coordinate `scrapy worker`s (docs/DISTRIBUTED.md)
+            from crawler.distributed.coordinator import coordinate
+
+            self.exitcode = coordinate(self.settings, names, opts.spargs)
+            return
         self.exitcode = run_crawl(self.settings, names, opts.spargs, title="crawlall", owner="scrapy crawlall")
