@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import argparse
 import gzip
+import importlib.util
 import json
 import statistics
 import sys
@@ -206,6 +207,8 @@ SYSTEMS = {
     "readability": run_readability,
     "htmldate": run_htmldate,
 }
+# systems whose library is not in requirements.txt (make eval installs them with --no-deps)
+OPTIONAL = {"readability": "readability"}
 BODY_SYSTEMS = {"project", "project-generic", "trafilatura", "readability"}
 TITLE_SYSTEMS = {"project", "project-generic", "trafilatura", "readability"}
 DATE_SYSTEMS = {"project", "project-generic", "trafilatura", "htmldate"}
@@ -307,6 +310,10 @@ def main(argv=None) -> int:
     if unknown:
         print(f"unknown systems: {sorted(unknown)}; known: {sorted(SYSTEMS)}", file=sys.stderr)
         return 2
+    for system, module in OPTIONAL.items():
+        if system in systems and importlib.util.find_spec(module) is None:
+            print(f"note: {system} skipped ({module} is not installed; `make eval` installs it)", file=sys.stderr)
+            systems.remove(system)
     datasets = {"fundus": load_fundus, "vn": load_vn}
     if args.only:
         datasets = {args.only: datasets[args.only]}
