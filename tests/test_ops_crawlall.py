@@ -19,6 +19,7 @@ from urllib.parse import urlsplit
 import pytest
 
 from crawler.demo.server import DemoServer
+from crawler.demo.world import Rendered
 from crawler.sources import get_source
 from crawler.urls import canonical
 from tests._ops import (DEMO, FAST, ROOT, SCRAPY, accounted, env_for, path_of, requested_article_paths, rows,
@@ -28,27 +29,46 @@ pytestmark = pytest.mark.xdist_group("ops_crawlall")
 
 
 class EditedWorld:
-    """The demo world, but some articles' first paragraph changed (the site edited them)."""
+    """The demo world, but some articles' first paragraph changed (the site edited them), and one
+    article moved: its old URL (still in the sitemaps) answers 301 to a new one, whose page names
+    the new URL as canonical. Its archive id is the new URL's; only the seen-URL state knows the
+    old one was fetched."""
 
     def __init__(self, world):
         self.world = world
         self.edits: dict[str, tuple[bytes, bytes]] = {}
+        self.moved: dict[str, str] = {}
 
     def __getattr__(self, name):
         return getattr(self.world, name)
 
     def render(self, target, base):
+        path = urlsplit(target).path.rstrip("/")
+        if path in self.moved:
+            return Rendered(301, {"Location": base + self.moved[path]}, b"")
+        old = next((o for o, n in self.moved.items() if n == path), None)
+        if old is not None:
+            rendered = self.world.render(old, base)
+            return rendered._replace(body=rendered.body.replace(old.encode(), path.encode()))
         rendered = self.world.render(target, base)
-        edit = self.edits.get(urlsplit(target).path.rstrip("/"))
+        edit = self.edits.get(path)
         if edit is None:
             return rendered
         return rendered._replace(body=rendered.body.replace(*edit))
+
+
+def moved_article(world):
+    faulty = {p for paths in world.fault_targets().values() for p in paths}
+    return [a for a in world.articles if a.source == "demo_kinhte" and a.syndication is None
+            and a.path not in faulty and not a.alias_paths][-1]
 
 
 @pytest.fixture(scope="module")
 def server():
     srv = DemoServer()
     srv.world = EditedWorld(srv.world)
+    art = moved_article(srv.world.world)
+    srv.world.moved[art.path] = art.path.replace(".htm", "-cap-nhat.htm")
     srv.start()
     yield srv
     srv.stop()
@@ -160,6 +180,20 @@ def test_concurrent_third_run_exits_at_once_with_the_lock_message(runs):
     assert runs["third_seconds"] < 20
     assert runs["lock_held_after_third"], "the third run must not take or remove the first run's lock"
     assert not (runs["archive"] / "_state" / "crawl.lock").exists(), "the lock is released at the end"
+
+
+def test_moved_article_is_archived_under_its_new_canonical_url(runs, server):
+    base = server.base_url
+    old = moved_article(server.world.world).path
+    new = server.world.moved[old]
+    (row,) = rows(runs["archive"], "articles", f"WHERE url LIKE '%{old}'")
+    assert row["canonical_url"] == base + new
+    assert row["article_id"] == get_source("demo_kinhte", base).article_id(base + new)
+    assert statuses_of(server, old)[:1] == [301]
+
+
+def statuses_of(server, path):
+    return [s for t, s in server.requests if urlsplit(t).path.rstrip("/") == path]
 
 
 def test_second_crawlall_fetches_no_article_page(runs, server):
