@@ -199,7 +199,8 @@ def print_report(rows: list[dict], title: str, archive: str, log_path: str | Non
         for col in ("source", "status", "found", "archived", "duplicates", "not archived (why)", "requests",
                     "article pages", "HTTP errors", "title/body/date"):
             table.add_column(col, justify="left" if col in ("source", "status", "not archived (why)",
-                                                            "HTTP errors") else "right")
+                                                            "HTTP errors") else "right",
+                             no_wrap=col in ("source", "status"))
         for row in rows:
             comp = "/".join("-" if row[f"completeness_{f}"] is None else f"{row[f'completeness_{f}']:.0%}"
                             for f in ("title", "body", "date"))

@@ -2,8 +2,9 @@
 
 On a terminal (stderr is a TTY and ``PROGRESS`` is ``auto`` or ``live``) every
 crawler of the process shares one rich ``Live`` table: a row per source with
-requests, articles found, archived, duplicates, errors and the request rate.
-Log records keep flowing above it. Off a terminal (cron, systemd, CI) each source
+requests, articles found, archived, duplicates, errors and the request rate,
+redrawn twice a second from the reactor's thread (never from a thread of its own,
+so counters are not read while they change). Log records keep flowing above it. Off a terminal (cron, systemd, CI) each source
 logs one line every ``PROGRESS_INTERVAL`` seconds instead::
 
     progress demo_portal: 120 requests (3.4/s), 61 found, 40 archived, 2 duplicates, 1 errors
@@ -27,6 +28,7 @@ logger = logging.getLogger(__name__)
 _lock = threading.Lock()
 _rows: dict[int, "Progress"] = {}
 _live = None
+_ticker = None
 _swapped: list[tuple[logging.StreamHandler, object]] = []
 
 
@@ -59,8 +61,14 @@ def _table():
     return table
 
 
-def _start_live() -> None:
-    global _live
+def _tick() -> None:
+    """Redraw the table; runs in the reactor's thread, so the counters are read between updates."""
+    if _live is not None:
+        _live.update(_table(), refresh=True)
+
+
+def _start_live(interval: float = 0.5) -> None:
+    global _live, _ticker
     from rich.console import Console
     from rich.live import Live
 
@@ -68,9 +76,11 @@ def _start_live() -> None:
     # stdout is taken through the display only when it is the terminal too: piped, it stays data
     # (the JSON lines of a dry run)
     to_terminal = sys.__stdout__ is not None and sys.__stdout__.isatty()
-    _live = Live(get_renderable=_table, console=console, refresh_per_second=2, transient=False,
+    _live = Live(_table(), console=console, auto_refresh=False, transient=False,
                  redirect_stdout=to_terminal, redirect_stderr=True)
-    _live.start()
+    _live.start(refresh=True)
+    _ticker = create_looping_call(_tick)
+    _ticker.start(interval, now=False)
     # Log handlers captured the real stderr when they were made: route them through the live
     # display's proxy so log lines scroll above the table instead of tearing it.
     for handler in logging.getLogger().handlers:
@@ -79,7 +89,10 @@ def _start_live() -> None:
 
 
 def _stop_live() -> None:
-    global _live
+    global _live, _ticker
+    if _ticker is not None and getattr(_ticker, "running", False):
+        _ticker.stop()
+    _ticker = None
     if _live is None:
         return
     for handler, stream in _swapped:
@@ -149,8 +162,7 @@ class Progress:
             with _lock:
                 others = [p for p in _rows.values() if p is not self and p.state == "crawling"]
             if not others:
-                if _live is not None:
-                    _live.refresh()
+                _tick()
                 _stop_live()
                 with _lock:
                     _rows.clear()
