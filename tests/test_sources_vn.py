@@ -80,3 +80,11 @@ def test_layout_versions_of_dantri():
     assert src.layout_for(date(2023, 5, 1)).valid_until == date(2024, 12, 31)
     assert src.layout_for(date(2026, 3, 7)).valid_until is None
     assert src.layout_for(None).valid_until is None
+
+
+def test_later_timeline_page_without_zone_input_reads_the_zone_from_its_url():
+    src = registry().get("nld")
+    html = '<html><body><div class="box-category-item"><a href="/x-196260307071308923.htm">x</a></div></body></html>'
+    articles, nexts = listing_links(html, "https://nld.com.vn/timelinelist/1961014/2.htm", src)
+    assert articles == ["https://nld.com.vn/x-196260307071308923.htm"]
+    assert nexts == ["https://nld.com.vn/timelinelist/1961014/3.htm"]

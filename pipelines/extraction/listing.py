@@ -54,13 +54,19 @@ def _hrefs(tree, selector: str, page_url: str) -> list[str]:
     return out
 
 
-def _zone(tree, listing) -> str | None:
-    if not getattr(listing, "zone_css", None):
-        return None
-    for el in select(tree, listing.zone_css):
-        m = re.search(listing.zone_pattern, el.get(listing.zone_attr) or "")
+def _zone(tree, listing, url: str) -> str | None:
+    """The zone id: on the page, or, on a later page (which does not repeat it), in its own URL."""
+    if getattr(listing, "zone_css", None):
+        for el in select(tree, listing.zone_css):
+            m = re.search(listing.zone_pattern, el.get(listing.zone_attr) or "")
+            if m:
+                return m.group(1) if m.groups() else m.group(0)
+    template = getattr(listing, "next_template", "")
+    if "{zone}" in template:
+        pattern = re.escape(template).replace(r"\{zone\}", r"(?P<zone>\d+)").replace(r"\{page\}", r"\d+")
+        m = re.fullmatch(pattern, url.split("#", 1)[0])
         if m:
-            return m.group(1) if m.groups() else m.group(0)
+            return m.group("zone")
     return None
 
 
@@ -81,7 +87,7 @@ def listing_links(html: str, url: str, source, listing=None, tree=None) -> tuple
     nexts: list[str] = []
     if listing is not None:
         if getattr(listing, "next_template", ""):
-            nxt = listing.next_url(url, _zone(tree, listing))
+            nxt = listing.next_url(url, _zone(tree, listing, url))
             if nxt:
                 nexts.append(nxt)
         if listing.next_page:
