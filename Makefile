@@ -25,6 +25,13 @@ test: $(STAMP) redis-server
 redis-server:
 	command -v redis-server >/dev/null || (apt-get update -qq && apt-get install -y -qq redis-server)
 
+# Extraction quality and speed on ../shared/data (fundus-pages, vn-pages), beside trafilatura, readability-lxml
+# and htmldate; writes benchmarks/results/eval-*.json. readability-lxml is installed with --no-deps: beside
+# trafilatura's lxml[html_clean] extra it trips pip 23's resolver.
+eval: $(STAMP)
+	$(BIN)/python -m pip install --quiet --disable-pip-version-check --no-deps readability-lxml==0.9 chardet==5.2.0
+	$(BIN)/python benchmarks/eval.py
+
 # Throughput, memory and archive size (docs/BENCHMARKS.md); not part of `make test`.
 # BENCH_ARTICLES=2000 BENCH_ARTICLES_LARGE=0 BENCH_QUERY_ARTICLES=100000 make bench   for a quick run
 bench: $(STAMP)

@@ -80,6 +80,6 @@ class CleanPipeline:
     def from_crawler(cls, crawler):
         return cls()
 
-    def process_item(self, item, spider):
+    def process_item(self, item):
         item.update(clean_fields(item))
         return item

@@ -341,12 +341,15 @@ def resolve_dates(item: dict, tz: str | None = None) -> dict:
 class DatesPipeline:
     """Adds ``published_at`` / ``modified_at`` (aware UTC) from the raw strings."""
 
+    def __init__(self, crawler=None):
+        self.crawler = crawler
+
     @classmethod
     def from_crawler(cls, crawler):
-        return cls()
+        return cls(crawler)
 
-    def process_item(self, item, spider):
-        source = getattr(spider, "source", None)
+    def process_item(self, item):
+        source = getattr(getattr(self.crawler, "spider", None), "source", None)
         found = resolve_dates(item, getattr(source, "timezone", None))
         for field, why in found["date_problems"].items():
             logger.info("date %s rejected for %s: %s", field, item.get("url"), why)

@@ -149,7 +149,7 @@ class DecodePipeline:
     def from_crawler(cls, crawler):
         return cls()
 
-    def process_item(self, item, spider):
+    def process_item(self, item):
         if "html" not in item:
             item["html"], how = decode_html(item.get("raw_body") or b"", item.get("content_type"))
             logger.debug("decoded %s as %s", item.get("url"), how)

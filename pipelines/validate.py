@@ -46,12 +46,11 @@ class ValidatePipeline:
     def from_crawler(cls, crawler):
         return cls(crawler.stats, crawler.settings.getint("VALIDATE_MIN_BODY_WORDS", MIN_BODY_WORDS))
 
-    def process_item(self, item, spider):
+    def process_item(self, item):
         reason = drop_reason(item, self.min_body_words)
         if reason is None:
             return item
-        stats = self.stats or getattr(getattr(spider, "crawler", None), "stats", None)
-        if stats is not None:
-            stats.inc_value(f"pipeline/dropped/{reason}", spider=spider)
+        if self.stats is not None:
+            self.stats.inc_value(f"pipeline/dropped/{reason}")
         logger.info("dropped %s: %s", reason, item.get("url"))
         raise DropItem(f"{reason}: {item.get('url')}")

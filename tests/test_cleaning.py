@@ -86,7 +86,7 @@ def test_lead_trong_anh_stays_in_lead():
 
 def test_pipeline_updates_item():
     item = {"title": " Giá\u00a0vàng ", "body": "A.\n\nTheo TTXVN", "authors": []}
-    out = CleanPipeline().process_item(item, None)
+    out = CleanPipeline().process_item(item)
     assert out["title"] == "Giá vàng" and out["body"] == "A." and out["authors"] == ["TTXVN"]
 
 

@@ -71,7 +71,7 @@ def test_resolve_falls_back_to_feed_hint():
 
 def test_pipeline_records_reason():
     item = {"published_at_raw": "01/01/2030", "fetched_at": FETCHED, "hints": {}}
-    out = DatesPipeline().process_item(item, None)
+    out = DatesPipeline().process_item(item)
     assert out["published_at"] is None and "future" in out["date_problems"]["published_at"]
 
 

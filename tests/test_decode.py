@@ -89,7 +89,7 @@ def test_undecodable_bytes_do_not_crash():
 
 def test_pipeline_adds_html():
     item = {"raw_body": page(VIET).encode("utf-8"), "content_type": None}
-    assert VIET in DecodePipeline().process_item(item, None)["html"]
+    assert VIET in DecodePipeline().process_item(item)["html"]
 
 
 @pytest.mark.parametrize("raw", [b"", None])

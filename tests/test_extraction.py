@@ -104,7 +104,11 @@ def test_broken_jsonld_ignored():
 def test_pipeline_uses_spider_source():
     class Spider:
         source = SOURCE
-    item = ExtractPipeline().process_item({"html": PAGE, "url": "https://bao.vn/bai-1.html", "hints": {}}, Spider())
+
+    class Crawler:
+        spider = Spider()
+    item = ExtractPipeline.from_crawler(Crawler()).process_item(
+        {"html": PAGE, "url": "https://bao.vn/bai-1.html", "hints": {}})
     assert item["title"] == "Tiêu đề H1"
 
 

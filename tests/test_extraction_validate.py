@@ -29,22 +29,25 @@ def test_reasons(change, reason):
 
 def test_good_item_kept_with_html():
     item = {**GOOD, "html": "<p>x</p>", "raw_body": b"x"}
-    assert ValidatePipeline(Stats()).process_item(item, None) is item
+    assert ValidatePipeline(Stats()).process_item(item) is item
 
 
 def test_drop_is_counted_and_logged(caplog):
     stats = Stats()
     with caplog.at_level(logging.INFO, logger="pipelines.validate"), pytest.raises(DropItem):
-        ValidatePipeline(stats).process_item({**GOOD, "title": ""}, None)
+        ValidatePipeline(stats).process_item({**GOOD, "title": ""})
     assert stats.values == {"pipeline/dropped/no_title": 1}
     assert "https://bao.vn/a" in caplog.text
 
 
-def test_from_crawler_reads_stats_from_spider_crawler():
+def test_from_crawler_reads_stats_and_floor():
+    class Settings:
+        def getint(self, name, default):
+            return {"VALIDATE_MIN_BODY_WORDS": 40}.get(name, default)
+
     class Crawler:
         stats = Stats()
-    class Spider:
-        crawler = Crawler()
+        settings = Settings()
     with pytest.raises(DropItem):
-        ValidatePipeline().process_item({**GOOD, "http_status": 404}, Spider())
+        ValidatePipeline.from_crawler(Crawler()).process_item({**GOOD, "http_status": 404})
     assert Crawler.stats.values == {"pipeline/dropped/http_status": 1}
