@@ -37,6 +37,20 @@ def decide(rows: list[tuple[int, str, dict]], state: DedupeState) -> dict[str, l
     return demote
 
 
+def redirects(rows, demote, state: DedupeState) -> dict[str, str]:
+    """``{article_id: kept}`` for rows of this run that lost their text to an archived copy and
+    whose id is archived nowhere: duplicates that named that id must name the kept copy."""
+    kept_ids = {r["article_id"] for seq, d, r in rows if d == "articles" and str(seq) not in demote}
+    out = {}
+    for seq, dataset, row in rows:
+        if dataset == "articles" and str(seq) in demote:
+            method, kept = demote[str(seq)]
+            aid = row["article_id"]
+            if method == "exact" and aid not in kept_ids and not state.has_url_key(hash64(aid)):
+                out[aid] = kept
+    return out
+
+
 def as_duplicate(row: dict, method: str, kept: str) -> dict:
     return {
         "article_id": kept,
@@ -55,7 +69,7 @@ def kept_articles(rows, demote) -> list[dict]:
 
 
 def plan_files(run_id: str, segment: int, rows, demote, final: bool,
-               first_final: bool = True) -> dict[str, tuple[str, list]]:
+               first_final: bool = True, redirect: dict | None = None) -> dict[str, tuple[str, list]]:
     """``{key: (dataset, rows)}`` for a segment; runs rows only in the final segment."""
     groups: dict[str, tuple[str, list]] = {}
     for seq, dataset, row in rows:
@@ -64,6 +78,8 @@ def plan_files(run_id: str, segment: int, rows, demote, final: bool,
         if dataset == "articles" and str(seq) in demote:
             method, kept = demote[str(seq)]
             dataset, row = "duplicates", as_duplicate(row, method, kept)
+        if dataset == "duplicates" and redirect and row["article_id"] in redirect:
+            row = {**row, "article_id": redirect[row["article_id"]]}
         if dataset == "runs":
             name = f"part-{run_id}.parquet" if first_final else f"part-{run_id}-{segment:05d}.parquet"
         else:

@@ -58,6 +58,9 @@ class Run:
         self._done: dict[int, dict] = {}
         self._claimed_urls: set[int] = set()
         self._claimed_hashes: dict[int, str] = {}
+        # article ids this run claimed but whose row lost its text to another writer at publish:
+        # its duplicates rows must point at the copy that was kept instead
+        self._redirect: dict[str, str] = {}
         self.committed = False
         self.closed = False
         self.manifest: dict | None = None
@@ -82,6 +85,7 @@ class Run:
                 (self._runs_rows if rec["d"] == "runs" else self._rows).append(item)
             elif kind == "intent":
                 self._intents[rec["k"]] = rec
+                self._redirect.update(rec.get("redirect", {}))
             elif kind == "done":
                 self._done[rec["k"]] = rec
                 self._upto = max(self._upto, rec["b"])
@@ -106,10 +110,10 @@ class Run:
         uk, hk = hash64(article_id), hash64(content_hash)
         with self._mutex:
             if uk in self._claimed_urls or self.state.has_url_key(uk):
-                return ("url", article_id)
+                return ("url", self._redirect.get(article_id, article_id))
             owner = self._claimed_hashes.get(hk) or self.state.owner_of_hash_key(hk)
             if owner is not None:
-                return ("exact", owner)
+                return ("exact", self._redirect.get(owner, owner))
             self._claimed_urls.add(uk)
             self._claimed_hashes[hk] = article_id
             return ("new", None)
@@ -195,7 +199,9 @@ class Run:
             if intent is None or not self.backend.exists(ckey):
                 self.state.refresh()
                 demote = publish.decide(rows, self.state)
-                intent = {"t": "intent", "k": k, "a": a, "b": b, "final": final, "demote": demote}
+                redirect = publish.redirects(rows, demote, self.state)
+                intent = {"t": "intent", "k": k, "a": a, "b": b, "final": final, "demote": demote,
+                          "redirect": redirect}
                 self.journal.append([intent])
                 self._intents[k] = intent
                 fault("flush.after_intent")
@@ -205,13 +211,17 @@ class Run:
                     [r["article_id"] for r in kept]))
                 fault("flush.after_claims")
             demote = intent["demote"]
+            self._redirect.update(intent.get("redirect", {}))
+            redirect = {}  # every redirect decided up to this segment, as recorded
+            for j in sorted(i for i in self._intents if i <= k):
+                redirect.update(self._intents[j].get("redirect", {}))
             files = []
             tmpdir = self.journal.folder / "tmp"
             tmpdir.mkdir(exist_ok=True)
             # runs rows go to part-<run_id>.parquet; a later final segment (rows accepted after a
             # commit that could not publish) gets its own name
             first_final = not any(d.get("final") for d in self._done.values() if d["k"] < k)
-            plan = publish.plan_files(self.run_id, k, rows, demote, final, first_final)
+            plan = publish.plan_files(self.run_id, k, rows, demote, final, first_final, redirect)
             for key, (dataset, group) in plan.items():
                 local = tmpdir / Path(key).name.replace(".parquet", f".{dataset}.{len(files)}.tmp")
                 info = write_file(to_table(dataset, group), str(local), dataset)

@@ -305,7 +305,21 @@ def test_two_writer_processes_with_overlapping_texts(tmp_path):
     n_articles, n_dupes = (con.execute(f"SELECT count(*) FROM {t}").fetchone()[0] for t in ("articles", "duplicates"))
     assert n_articles + n_dupes == 120
     texts = con.execute("SELECT count(DISTINCT content_hash) FROM articles").fetchone()[0]
-    assert n_articles == texts == len({make_item(i)["content_hash"] for i in range(60)})
+    assert n_articles == texts
+    # every text one writer alone keeps is kept (once); more may be, when a row lost its text to
+    # the other writer and a later row of the same URL then carried a new text
+    alone, ids, seen = set(), set(), set()
+    for i in range(60):
+        item = make_item(i, salt="w1", text_salt="")
+        if item["article_id"] not in ids and item["content_hash"] not in seen:
+            alone.add(item["content_hash"])
+            ids.add(item["article_id"])
+            seen.add(item["content_hash"])
+    kept = {r[0] for r in con.execute("SELECT content_hash FROM articles").fetchall()}
+    assert alone <= kept
+    # every duplicate points at an archived copy
+    assert con.execute("SELECT count(*) FROM duplicates WHERE article_id NOT IN "
+                       "(SELECT article_id FROM articles)").fetchone()[0] == 0
     # a row that lost the race at publish is recorded as an exact duplicate of the winner's copy
     cross = con.execute("SELECT count(*) FROM duplicates d JOIN articles a ON a.article_id = d.article_id "
                         "WHERE a.source <> d.source AND d.method = 'exact'").fetchone()[0]

@@ -136,6 +136,8 @@ def test_two_writers_publish_at_once_with_overlapping_texts(s3_uri, tmp_path):
     assert con.execute("SELECT count(*) - count(DISTINCT content_hash) FROM articles").fetchone()[0] == 0
     n = sum(con.execute(f"SELECT count(*) FROM {t}").fetchone()[0] for t in ("articles", "duplicates"))
     assert n == 120
+    assert con.execute("SELECT count(*) FROM duplicates WHERE article_id NOT IN "
+                       "(SELECT article_id FROM articles)").fetchone()[0] == 0
     assert archive.verify()["ok"], archive.verify()["problems"]
 
 
