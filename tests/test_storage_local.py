@@ -9,7 +9,7 @@ import resource
 import subprocess
 import sys
 import threading
-from datetime import datetime, timezone
+from datetime import datetime
 from pathlib import Path
 
 import duckdb
@@ -230,11 +230,10 @@ def test_corrupt_file_is_named_and_nothing_else_is_lost(archive, tmp_path):
     with pytest.raises(duckdb.Error, match="part-"):
         archive.duckdb().execute("SELECT count(*) FROM articles").fetchone()
     kept = archive.read_table("articles", skip_corrupt=True).num_rows
-    lost = pq.ParquetFile  # the other files are whole
     assert kept == sum(f["rows"] for m in archive.manifests() for f in m["files"]
                        if f["dataset"] == "articles" and f["key"] != victim)
     assert archive.duckdb(skip_corrupt=True).execute("SELECT count(*) FROM articles").fetchone()[0] == kept
-    assert lost and archive.read_table("duplicates").num_rows > 0
+    assert archive.read_table("duplicates").num_rows > 0  # the other files are whole
 
 
 QUERIES = [
