@@ -10,6 +10,7 @@ import time
 
 from scrapy.commands import ScrapyCommand
 from scrapy.exceptions import UsageError
+from scrapy.settings import SETTINGS_PRIORITIES
 
 from crawler.commands._report import crawl_and_report
 from crawler.sources import source_names
@@ -18,7 +19,6 @@ from crawler.sources import source_names
 class Command(ScrapyCommand):
     requires_project = True
     requires_crawler_process = False
-    default_settings = {"LOG_LEVEL": "WARNING"}
 
     def syntax(self):
         return "[--serve-only] [--port PORT] [--faults a,b]"
@@ -49,6 +49,9 @@ class Command(ScrapyCommand):
                 except KeyboardInterrupt:
                     return
             self.settings.set("DEMO_BASE_URL", base_url, priority="cmdline")
+            if self.settings.getpriority("LOG_LEVEL") < SETTINGS_PRIORITIES["cmdline"]:
+                # the summary is the demo's output; Scrapy's INFO lines would bury it (-L INFO shows them)
+                self.settings.set("LOG_LEVEL", "WARNING", priority="cmdline")
             names = [n for n in source_names() if n.startswith("demo_")]
             self.exitcode = crawl_and_report(self.settings, names, title="demo")
         finally:
