@@ -64,12 +64,16 @@ def _hex16_to_uint64(ids: pa.Array) -> np.ndarray | None:
     offsets = np.frombuffer(ids.buffers()[1], np.int32, len(ids) + 1, ids.offset * 4)
     if not (np.diff(offsets) == 16).all():
         return None
-    data = np.frombuffer(ids.buffers()[2], np.uint8, 16 * len(ids), int(offsets[0]))
-    nibbles = _NIBBLE[data].reshape(-1, 16)
-    if (nibbles == 255).any():
-        return None
+    data = np.frombuffer(ids.buffers()[2], np.uint8, 16 * len(ids), int(offsets[0])).reshape(-1, 16)
+    out = np.empty(len(ids), np.uint64)
     shifts = np.arange(60, -4, -4, dtype=np.uint64)
-    return (nibbles.astype(np.uint64) << shifts).sum(axis=1, dtype=np.uint64)
+    step = 1 << 16  # bounded temporaries: 128 B per id of a chunk, not of the whole array
+    for start in range(0, len(ids), step):
+        nibbles = _NIBBLE[data[start:start + step]]
+        if (nibbles == 255).any():
+            return None
+        out[start:start + step] = (nibbles.astype(np.uint64) << shifts).sum(axis=1, dtype=np.uint64)
+    return out
 
 
 class DedupeState:
@@ -141,7 +145,7 @@ class DedupeState:
         return len(new)
 
     def _owner_numbers(self, ids) -> np.ndarray:
-        ids = ids if isinstance(ids, pa.Array) else pa.array(list(ids), pa.string())
+        ids = ids if isinstance(ids, pa.Array) else pa.array(ids, pa.string())
         fast = _hex16_to_uint64(ids)
         if fast is not None:
             return fast
