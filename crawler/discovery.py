@@ -1,4 +1,7 @@
-"""Reading what a site announces: RSS/Atom feeds, sitemaps, listing pages.
+"""Reading what a site announces: RSS/Atom feeds and sitemaps.
+
+Listing pages are read by ``pipelines/extraction/listing.py`` (it shares the
+HTML tree helpers of extraction and is tested on saved real listing pages).
 
 Pure functions over bytes or text, so they are tested without a crawl. XML is
 parsed with entity resolution, DTD loading and network access off, and a
@@ -12,9 +15,7 @@ import re
 from dataclasses import dataclass, field
 from urllib.parse import urljoin
 
-from lxml import etree, html as lxml_html
-
-from crawler.sources.base import Listing
+from lxml import etree
 
 
 class UnsafeXML(ValueError):
@@ -143,25 +144,3 @@ def parse_sitemap(data: bytes, base_url: str) -> SitemapResult:
                 Entry(url=urljoin(base_url, loc), title=title, published_raw=published, modified_raw=lastmod)
             )
     return result
-
-
-def listing_links(page_html: str, page_url: str, listing: Listing) -> tuple[list[str], list[str]]:
-    """Candidate article links and next-page links of a listing page (absolute, in page order)."""
-    doc = lxml_html.fromstring(page_html or "<html></html>")
-    seen: set[str] = set()
-    links: list[str] = []
-    for a in doc.cssselect(listing.article_links):
-        href = (a.get("href") or "").strip()
-        if not href or href.startswith(("javascript:", "mailto:", "#")):
-            continue
-        url = urljoin(page_url, href)
-        if url not in seen:
-            seen.add(url)
-            links.append(url)
-    nexts: list[str] = []
-    if listing.next_page:
-        for a in doc.cssselect(listing.next_page):
-            href = (a.get("href") or "").strip()
-            if href and not href.startswith(("javascript:", "#")):
-                nexts.append(urljoin(page_url, href))
-    return links, nexts

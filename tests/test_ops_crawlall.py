@@ -13,7 +13,6 @@ import pty
 import re
 import subprocess
 import time
-from pathlib import Path
 from urllib.parse import urlsplit
 
 import pytest

@@ -63,7 +63,7 @@ def _meta(art, base: str, og_type: str = "article") -> str:
         f'<meta name="description" content="{esc(art.lead)}">',
         f'<link rel="canonical" href="{esc(url)}">',
         f'<meta property="og:type" content="{og_type}">',
-        f'<meta property="og:site_name" content="Báo Bình Dương">',
+        '<meta property="og:site_name" content="Báo Bình Dương">',
         f'<meta property="og:title" content="{esc(art.title)}">',
         f'<meta property="og:description" content="{esc(art.lead)}">',
         f'<meta property="og:url" content="{esc(url)}">',

@@ -81,7 +81,7 @@ def _meta(art, base: str, video: bool) -> str:
         f'<meta property="og:title" content="{esc(art.title)}">',
         f'<meta property="og:description" content="{esc(art.lead)}">',
         f'<meta property="og:url" content="{esc(url)}">',
-        f'<meta property="og:site_name" content="Kinh tế Việt">',
+        '<meta property="og:site_name" content="Kinh tế Việt">',
         _jsonld(art, base, video),
     ])
 

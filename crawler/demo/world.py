@@ -58,7 +58,7 @@ from typing import NamedTuple
 from urllib.parse import urlsplit
 
 from crawler.demo import corpus
-from crawler.demo.sites import NEWSPAPER, OUTLET, PORTAL, SITES, SiteSpec, date_line
+from crawler.demo.sites import OUTLET, PORTAL, SITES, SiteSpec, date_line
 
 START = datetime(2026, 9, 1)
 N_DAYS = 86                                    # 2026-09-01 .. 2026-11-25

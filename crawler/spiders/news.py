@@ -38,6 +38,7 @@ from scrapy.utils._compression import _DecompressionMaxSizeExceeded
 from scrapy.utils.gz import gunzip
 
 from crawler import discovery
+from pipelines.extraction.listing import listing_links
 from crawler.failures import classify
 from crawler.session import acquire, release
 from crawler.sources.base import Source
@@ -292,15 +293,14 @@ class NewsSpider(scrapy.Spider):
         self.discovery["ok"] += 1
         listing = response.meta["listing"]
         page = response.meta["page"]
-        links, nexts = discovery.listing_links(response.text, response.url, listing)
-        next_url, zone = self._next_page(listing, response, nexts)
+        # article links (already through the source's URL filter) and the next page: one function,
+        # the one tested on saved real listing pages (paged listings carry their zone id in the URL)
+        links, nexts = listing_links(response.text, response.url, self.source, listing)
         token = next(self._tokens)
-        state = {"listing": listing, "page": page, "next": next_url, "zone": zone, "pending": set(), "days": [],
-                 "links": 0, "fresh": 0}
+        state = {"listing": listing, "page": page, "next": nexts[0] if nexts else None, "pending": set(),
+                 "days": [], "links": 0, "fresh": 0}
         requests = []
         for url in links:
-            if not self.source.article_url(url):
-                continue
             self._count("discovery/listing_links")
             state["links"] += 1
             req, skip, day = self._article_request(url, "listing", {}, listing_token=token)
@@ -320,19 +320,6 @@ class NewsSpider(scrapy.Spider):
                 requests.append(nxt)
         yield from requests
 
-    def _next_page(self, listing, response, nexts: list[str]) -> tuple[str | None, str | None]:
-        """``(next page URL, zone id)``: a next-page link, or a paged listing's URL template (whose
-        zone id is read from the first page and carried along: the later pages do not repeat it)."""
-        zone = response.meta.get("zone")
-        if hasattr(listing, "next_url") and getattr(listing, "next_template", ""):
-            if getattr(listing, "zone_css", None) and zone is None:
-                el = response.css(listing.zone_css)
-                raw = (el.attrib.get(listing.zone_attr) if el else None) or ""
-                m = re.search(listing.zone_pattern, raw)
-                zone = m.group(1) if m else None
-            return listing.next_url(response.url, zone), zone
-        return (nexts[0] if nexts else None), zone
-
     def _after_listing_page(self, state: dict):
         """The next listing page, unless this page shows older pages hold nothing new."""
         listing, page = state["listing"], state["page"]
@@ -350,8 +337,7 @@ class NewsSpider(scrapy.Spider):
         if not on_domains(state["next"], self.source.domains):
             self._count("discovery/offsite")
             return None
-        return self._discovery_request(state["next"], self.parse_listing, "listing", listing=listing, page=page + 1,
-                                       zone=state.get("zone"))
+        return self._discovery_request(state["next"], self.parse_listing, "listing", listing=listing, page=page + 1)
 
     def _listing_article_done(self, token: int, found: str, day: date | None) -> None:
         state = self._listing_pages.get(token)

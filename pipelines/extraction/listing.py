@@ -24,8 +24,10 @@ def _norm(url: str) -> str:
 
 
 def _same_page(a: str, b: str) -> bool:
+    """Same host, path (trailing slash aside) and query: ``?trang=3`` is another page than ``?trang=2``."""
     pa, pb = urlsplit(a), urlsplit(b)
-    return (pa.hostname or "") == (pb.hostname or "") and pa.path.rstrip("/") == pb.path.rstrip("/")
+    return ((pa.hostname or "") == (pb.hostname or "") and pa.path.rstrip("/") == pb.path.rstrip("/")
+            and pa.query == pb.query)
 
 
 def listing_for(url: str, source):
