@@ -16,3 +16,7 @@ def demo_server():
         yield server
     finally:
         server.stop()
+
+
+# One real SeaweedFS S3 server per test process, shared by every S3 test (tests/conftest_s3.py).
+from tests.conftest_s3 import *  # noqa: E402,F401,F403
