@@ -84,7 +84,7 @@ def test_listing_links_and_next_page():
       <li><a href="https://bao.vn/tin/b-2.html">B</a></li><li><a href="javascript:void(0)">x</a></li></ul>
       <div class="paging"><a class="next" href="?trang=3">Trang sau</a></div></body></html>"""
     listing = Listing(url="https://bao.vn/kinh-te?trang=2", article_links="ul.news a", next_page="a.next")
-    source = Source(name="bao", region="x", domains=("bao.vn",), listings=(listing,),
+    source = Source(name="bao", region="national", domains=("bao.vn",), listings=(listing,),
                     article_url=path_regex(r"/tin/.+-\d+\.html$"))
     links, nexts = listing_links(html, listing.url, source, listing)
     assert links == ["https://bao.vn/tin/a-1.html", "https://bao.vn/tin/b-2.html"]

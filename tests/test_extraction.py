@@ -42,7 +42,7 @@ LAYOUT = Layout(
     title=css("h1.t"), lead=css("p.sapo"), body=css("div.content"), published=css("div.date"),
     captions=css("figcaption", many=True), drop=(".related", ".share"),
 )
-SOURCE = Source(name="bao", region="VN", domains=("bao.vn",), listings=(Listing("https://bao.vn/kinh-te"),),
+SOURCE = Source(name="bao", region="national", domains=("bao.vn",), listings=(Listing("https://bao.vn/kinh-te"),),
                 layouts=(LAYOUT,))
 
 
@@ -81,7 +81,7 @@ def test_feed_hint_fills_missing():
 
 def test_layout_versions_by_date():
     old = LAYOUT.extend(valid_until=date(2020, 1, 1), title=css("p.sapo"))
-    src = Source(name="bao", region="VN", domains=("bao.vn",), listings=(Listing("https://bao.vn/"),), layouts=(old, LAYOUT))
+    src = Source(name="bao", region="national", domains=("bao.vn",), listings=(Listing("https://bao.vn/"),), layouts=(old, LAYOUT))
     assert extract_fields(PAGE, None, src)["title"] == "Tiêu đề H1"
     old_page = PAGE.replace("2026-03-07T08:47", "2019-03-07T08:47")
     assert extract_fields(old_page, None, src)["title"] == "Tóm tắt bài."
@@ -89,7 +89,7 @@ def test_layout_versions_by_date():
 
 def test_rule_pattern_and_attr():
     lay = Layout(published=css("div.date", pattern=r"(\d\d/\d\d/\d{4} \d\d:\d\d)"), canonical_url=css("link[rel=canonical]", attr="href"))
-    src = Source(name="bao", region="VN", domains=("bao.vn",), listings=(Listing("https://bao.vn/"),), layouts=(lay,))
+    src = Source(name="bao", region="national", domains=("bao.vn",), listings=(Listing("https://bao.vn/"),), layouts=(lay,))
     f = extract_fields(PAGE, None, src)
     assert f["published_at_raw"] == "07/03/2026 08:47" and f["canonical_url"] == "https://bao.vn/bai-1.html"
 

@@ -156,6 +156,7 @@ class Listing:
 @dataclass(frozen=True)
 class Source:
     name: str
+    # a lower-case code: the province or city ("binh_duong", "ho_chi_minh_city") or "national"
     region: str
     domains: tuple[str, ...]
     language: str = "vi"
@@ -187,6 +188,8 @@ class Source:
                 f"source name {self.name!r} must match {NAME_RE.pattern} "
                 "(it becomes a path segment of the archive)"
             )
+        if not NAME_RE.match(self.region):
+            raise SourceError(f"source {self.name!r}: region {self.region!r} must be a code like 'binh_duong'")
         if not self.domains:
             raise SourceError(f"source {self.name!r}: domains is empty")
         if not (self.feeds or self.sitemaps or self.listings):

@@ -12,7 +12,7 @@ _MONTHS = ("2026-09", "2026-10", "2026-11")
 
 PORTAL = Source(
     name="demo_binhduong_portal",
-    region="Bình Dương",
+    region="binh_duong",
     domains=("{base}",),
     homepage="{base}/binhduong-portal/",
     listings=tuple(
@@ -39,7 +39,7 @@ PORTAL = Source(
 
 NEWSPAPER = Source(
     name="demo_baobinhduong",
-    region="Bình Dương",
+    region="binh_duong",
     domains=("{base}",),
     homepage="{base}/baobinhduong/",
     feeds=("{base}/baobinhduong/rss/tin-moi.rss",)
@@ -69,7 +69,7 @@ NEWSPAPER = Source(
 
 OUTLET = Source(
     name="demo_kinhte",
-    region="Việt Nam",
+    region="national",
     domains=("{base}",),
     homepage="{base}/kinhte/",
     sitemaps=("{base}/kinhte/sitemap.xml",),
