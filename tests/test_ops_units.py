@@ -233,7 +233,7 @@ def test_feeds_and_sitemaps_with_entities_are_refused():
 def test_names_that_become_paths_are_checked():
     for bad in ("../etc", "a/b", "Demo", "x"):
         with pytest.raises(SourceError):
-            Source(name=bad, region="r", domains=("a.vn",), feeds=("https://a.vn/rss",))
+            Source(name=bad, region="national", domains=("a.vn",), feeds=("https://a.vn/rss",))
     for bad in ("..", "a/b", ".hidden", "a\\b", ""):
         with pytest.raises(InvalidRow):
             check_name(bad, "source")
@@ -273,7 +273,7 @@ def test_status_rules():
     def spider(**kw):
         base = dict(explicit_urls=[], discovery=Counter(requested=3, ok=3), requested_articles=20,
                     completeness=Counter(archived=20, title=20, body=20, date=20),
-                    source=Source(name="demo_x", region="r", domains=("a.vn",), feeds=("https://a.vn/rss",)),
+                    source=Source(name="demo_x", region="national", domains=("a.vn",), feeds=("https://a.vn/rss",)),
                     crawler=SimpleNamespace(settings=Settings()))
         base.update(kw)
         return SimpleNamespace(**base)
