@@ -23,7 +23,7 @@ from pathlib import Path
 from benchmarks.perf import crawl as crawl_mod
 from benchmarks.perf import profile as profile_mod
 from benchmarks.perf import report, sitegen
-from benchmarks.perf.server import load_test
+from benchmarks.perf.server import ServerProcess as Server, load_test
 
 REPO = Path(__file__).resolve().parents[2]
 RESULTS = REPO / "benchmarks" / "results"
@@ -39,32 +39,6 @@ def env_int(name: str, default: int) -> int:
 
 def log(msg: str) -> None:
     print(f"[bench {time.strftime('%H:%M:%S')}] {msg}", flush=True)
-
-
-class Server:
-    """The bench server of one site, in its own process, stopped by pid."""
-
-    def __init__(self, site: sitegen.Site):
-        self.site = site
-        self.proc = None
-
-    def __enter__(self):
-        self.proc = subprocess.Popen([sys.executable, "-m", "benchmarks.perf.server", str(self.site.folder)],
-                                     stdout=subprocess.PIPE, text=True, cwd=str(REPO))
-        line = self.proc.stdout.readline()
-        if not line.startswith("serving"):
-            raise RuntimeError(f"bench server did not start: {line!r}")
-        return self
-
-    def stats(self) -> dict:
-        import urllib.request
-
-        with urllib.request.urlopen(self.site.base_url + "/__bench__/stats", timeout=10) as resp:
-            return json.loads(resp.read())
-
-    def __exit__(self, *exc):
-        self.proc.terminate()
-        self.proc.wait(timeout=30)
 
 
 def micro(kind: str, site: sitegen.Site, pages: int, real: Path | None = None) -> dict:

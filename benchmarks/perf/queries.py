@@ -111,8 +111,8 @@ def _partition(task: tuple[int, int, int, int, str]) -> tuple[str, int, int]:
     return columns["article_id"][count // 2], info.rows, info.bytes
 
 
-def generate(root: Path, articles: int, workers: int = 2) -> dict:
-    _POOL.update(_pool())
+def generate(root: Path, articles: int, workers: int = 2, pool_articles: int = 3000) -> dict:
+    _POOL.update(_pool(pool_articles))
     parts = len(SOURCES) * MONTHS
     tasks, first = [], 0
     for p in range(parts):

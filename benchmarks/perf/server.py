@@ -136,6 +136,35 @@ def serve(folder: Path, port: int | None = None, ready=None) -> None:
     loop.close()
 
 
+class ServerProcess:
+    """``with ServerProcess(site) as srv:`` the bench server of one site in its own process, stopped by pid."""
+
+    def __init__(self, site):
+        self.site = site
+        self.proc = None
+
+    def __enter__(self) -> "ServerProcess":
+        import subprocess
+
+        self.proc = subprocess.Popen([sys.executable, "-m", "benchmarks.perf.server", str(self.site.folder)],
+                                     stdout=subprocess.PIPE, text=True, cwd=str(Path(__file__).resolve().parents[2]))
+        line = self.proc.stdout.readline()
+        if not line.startswith("serving"):
+            self.proc.kill()
+            raise RuntimeError(f"bench server did not start: {line!r}")
+        return self
+
+    def stats(self) -> dict:
+        import urllib.request
+
+        with urllib.request.urlopen(self.site.base_url + STATS_PATH, timeout=10) as resp:
+            return json.loads(resp.read())
+
+    def __exit__(self, *exc) -> None:
+        self.proc.terminate()
+        self.proc.wait(timeout=30)
+
+
 # ---------------------------------------------------------------------- the server alone
 
 

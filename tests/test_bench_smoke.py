@@ -1,0 +1,61 @@
+"""Smoke test of the benchmark harness (``make bench``, benchmarks/perf/) on a 200-article site.
+
+It checks that every part runs and that the figures hang together (pages counted, articles
+archived, ratios and floors computed); it asserts no timing: timings are the benchmark's job.
+"""
+
+from __future__ import annotations
+
+from concurrent.futures import ThreadPoolExecutor
+
+import pytest
+
+from benchmarks.perf import crawl as crawl_mod
+from benchmarks.perf import micro, queries, report, sitegen
+from benchmarks.perf.server import ServerProcess
+
+pytestmark = pytest.mark.xdist_group("bench_smoke")
+
+
+def test_bench_harness_runs_on_200_articles(tmp_path, monkeypatch):
+    monkeypatch.setattr(sitegen, "CACHE", tmp_path / "cache")
+    monkeypatch.setattr(queries, "REPEATS", 1)
+    site = sitegen.prepare(200, pad=5_000, workers=1, log=lambda msg: None)
+    assert len(site.article_targets()) >= 200
+
+    with ServerProcess(site) as srv, ThreadPoolExecutor(2) as pool:   # both at once: this is no measurement
+        runs = {name: pool.submit(crawl_mod.crawl, name, site.base_url, tmp_path, fetch_only=fetch_only,
+                                  server_pid=srv.proc.pid, log=lambda msg: None)
+                for name, fetch_only in (("fetch_only", True), ("full", False))}
+        crawls = {name: future.result() for name, future in runs.items()}
+        served = srv.stats()
+    assert served["rendered_on_demand"] == 0, served["on_demand_sample"]
+    for name, result in crawls.items():
+        assert result["exit_code"] == 0, result.get("tail")
+        assert result["article_pages"] >= 200
+        assert result["peak_rss_mb"] > 0 and result["cpu_ms_per_page"] > 0
+    full = crawls["full"]
+    assert full["articles_archived"] >= 195
+    assert full["archive_article_rows"] == full["articles_archived"]
+    assert full["archive_articles_bytes"] > 0
+
+    pages = micro.sample_pages(site.folder, 12)
+    measured = {kind: micro.run(kind, [dict(p) for p in pages])
+                for kind in ("lxml", "lxml_str", "steps_rules", "steps_generic", "trafilatura")}
+    assert set(measured["steps_rules"]["cpu_ms_per_step"]) >= {"decode", "extract", "clean", "dedupe_identify"}
+
+    archive = queries.generate(tmp_path / "q", 2400, workers=1, pool_articles=120)
+    assert archive["articles"] == 2400 and archive["files"] == 120
+    timed = queries.run_queries(tmp_path / "q", archive["lookup_id"])
+    assert timed["by_article_id"]["rows"] == 1
+    assert timed["per_source_per_day_month"]["rows"] > 0
+
+    r = {"started_at": "smoke", "machine": report.machine(), "config": {"articles": 200, "articles_large": 0},
+         "site": {"pages": len(site.index), "page_kb_mean": measured["lxml"]["page_kb_mean"]},
+         "crawls": crawls, "micro": measured, "queries": {"archive": archive, "queries": timed}}
+    r["ratios"] = report.ratios(r)
+    r["memory"] = report.memory(r)
+    r["floors"] = report.floors(r)
+    assert r["ratios"]["processing_over_lxml_parse"] is not None
+    assert {f["floor"].split(" (")[0] for f in r["floors"]} >= {"full pipeline / fetch-only throughput"}
+    assert "| floor | target | measured | holds |" in report.markdown(r)
