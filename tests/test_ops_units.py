@@ -330,19 +330,13 @@ def test_unreachable_archive_exits_4_before_crawling(tmp_path):
 
 def test_paged_listings_carry_their_zone_to_later_pages():
     """VCCorp-style listings: the zone id is on the section page only; page 3 must still be built."""
-    from types import SimpleNamespace
-
-    from scrapy.http import HtmlResponse
-
     from crawler.sources import registry
-    from crawler.spiders.news import NewsSpider
+    from pipelines.extraction.listing import listing_links
 
-    listing = registry().get("cafef").listings[0]
-    first = HtmlResponse(listing.url, body=b'<html><input id="hdZoneId" value="18831"></html>',
-                         encoding="utf-8", request=Request(listing.url, meta={}))
-    url, zone = NewsSpider._next_page(SimpleNamespace(), listing, first, [])
-    assert zone == "18831" and url == "https://cafef.vn/timelinelist/18831/2.chn"
-    second = HtmlResponse(url, body=b"<html><h3><a href='/x-1.chn'>x</a></h3></html>", encoding="utf-8",
-                          request=Request(url, meta={"zone": zone}))
-    assert NewsSpider._next_page(SimpleNamespace(), listing, second, []) == (
-        "https://cafef.vn/timelinelist/18831/3.chn", "18831")
+    source = registry().get("cafef")
+    listing = source.listings[0]
+    _, nexts = listing_links('<html><input id="hdZoneId" value="18831"></html>', listing.url, source, listing)
+    assert nexts[:1] == ["https://cafef.vn/timelinelist/18831/2.chn"]
+    # the later page does not repeat the zone id: it is read from the page's own URL
+    _, nexts = listing_links("<html><h3><a href='/x-1.chn'>x</a></h3></html>", nexts[0], source, listing)
+    assert nexts[:1] == ["https://cafef.vn/timelinelist/18831/3.chn"]
