@@ -28,7 +28,6 @@ from benchmarks.perf.server import ServerProcess as Server, load_test
 REPO = Path(__file__).resolve().parents[2]
 RESULTS = REPO / "benchmarks" / "results"
 DOCS = REPO / "docs" / "BENCHMARKS.md"
-MARK_START, MARK_END = "<!-- bench:table:start -->", "<!-- bench:table:end -->"
 SHARED_VN = REPO.parent / "shared" / "data" / "vn-pages"
 
 
@@ -143,11 +142,8 @@ def main() -> int:
         md = report.markdown(r)
         (RESULTS / f"{stamp}.md").write_text(md)
         report.print_tables(r)
-        if os.environ.get("BENCH_DOCS", "1") == "1" and DOCS.exists():
-            text = DOCS.read_text()
-            if MARK_START in text and MARK_END in text:
-                head, rest = text.split(MARK_START, 1)
-                DOCS.write_text(head + MARK_START + "\n" + md + MARK_END + rest.split(MARK_END, 1)[1])
+        if os.environ.get("BENCH_DOCS", "1") == "1":
+            report.update_docs(DOCS, md)
         (RESULTS / f"{stamp}-partial.json").unlink(missing_ok=True)
         log(f"results: {out} ({r['duration_s']:.0f} s)")
         return 0

@@ -73,6 +73,9 @@ def _partition(task: tuple[int, int, int, int, str]) -> tuple[str, int, int]:
         idx = rng.integers(0, npar, k)
         bodies.append("\n\n".join(P["paragraphs"][j] for j in idx))
         words.append(int(sum(P["words"][j] for j in idx)))
+    if P.get("override_bodies"):
+        bodies = list(P["override_bodies"][:count])
+        words = [len(b.split()) for b in bodies]
     ids = [first + i for i in range(count)]
     urls = [f"https://{source}.vn/kinh-te/{P['slugs'][t]}-{n}.html" for t, n in zip(pick, ids)]
     na = len(P["authors"])
@@ -128,6 +131,40 @@ def generate(root: Path, articles: int, workers: int = 2, pool_articles: int = 3
             "lookup_id": written[len(written) // 2][0]}
 
 
+SAME_STORY = Path(__file__).resolve().parents[3] / "shared" / "data" / "vn-same-story" / "clusters"
+
+
+def real_text_estimate(root: Path) -> dict | None:
+    """Bytes per article of real Vietnamese bodies against demo-corpus bodies, same writer, same row count.
+
+    The demo corpus is template-made and compresses far better than real news; the 628 real article
+    bodies of ``../shared/data/vn-same-story`` (read in place, when present) give the factor by which
+    a real archive is larger per article. Both files hold the same number of rows and the same other
+    columns, so only the bodies differ.
+    """
+    if not SAME_STORY.is_dir():
+        return None
+    import pyarrow.parquet as pq
+
+    real = [p.read_text(encoding="utf-8", errors="replace").replace(" \n", "\n\n").replace("_", " ")
+            for p in sorted(SAME_STORY.glob("*/*.body.txt"))]
+    if not real:
+        return None
+    out = {}
+    for label, bodies in (("real", real), ("demo", None)):
+        folder = root / f"text-{label}"
+        _POOL["override_bodies"] = bodies
+        _partition((0, 0, 0, len(real), str(folder)))
+        files = list(folder.rglob("*.parquet"))
+        size = sum(f.stat().st_size for f in files)
+        body_bytes = sum(len(b.encode()) for b in pq.read_table(files[0], columns=["body"]).column("body").to_pylist())
+        out[label] = {"articles": len(real), "bytes_per_article": round(size / len(real), 1),
+                      "body_utf8_bytes_per_article": round(body_bytes / len(real), 1)}
+    _POOL.pop("override_bodies", None)
+    out["factor"] = round(out["real"]["bytes_per_article"] / out["demo"]["bytes_per_article"], 2)
+    return out
+
+
 def timed(sql: str, params=None) -> dict:
     """Run ``sql`` REPEATS times, each in a fresh DuckDB connection; seconds per run."""
     import duckdb
@@ -164,8 +201,9 @@ def main(argv=None) -> None:
     args = parser.parse_args(argv)
     gen = generate(args.root, args.articles)
     queries = run_queries(args.root, gen["lookup_id"])
-    json.dump({"archive": gen, "phrase": PHRASE, "month": QUERY_MONTH, "queries": queries}, sys.stdout,
-              ensure_ascii=False)
+    real = real_text_estimate(args.root / "_text")
+    json.dump({"archive": gen, "phrase": PHRASE, "month": QUERY_MONTH, "queries": queries, "real_text": real},
+              sys.stdout, ensure_ascii=False)
 
 
 if __name__ == "__main__":

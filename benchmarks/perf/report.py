@@ -131,7 +131,7 @@ def rows(r: dict) -> list[list[str]]:
         note = f"{x['articles_archived']:,} archived" if x["mode"] == "full" else ""
         if x["mode"] == "full" and x["archive_article_rows"]:
             note += f"; archive {x['archive_articles_bytes'] / x['archive_article_rows']:,.0f} B/article"
-        note += f"; others busy {x['other_processes_cores_busy']} cores"
+        note += ("; " if note else "") + f"others busy {x['other_processes_cores_busy']} cores"
         out.append([names[key], _fmt(x["article_pages"]), _fmt(x["pages_per_s"]), _fmt(x["pages_per_cpu_s"]),
                     _fmt(x["cpu_ms_per_page"], 2), _fmt(x["peak_rss_mb"]), note])
     labels = {"lxml": "3. lxml.html parse of the bytes (floor)", "lxml_str": "3b. lxml.html parse of the str",
@@ -170,7 +170,10 @@ def markdown(r: dict) -> str:
     lines += ["", f"Processing per page in the crawl (CPU, full − fetch-only): {ra['processing_cpu_ms_per_page']} ms; "
                   f"wall {ra['processing_wall_ms_per_page']} ms. CPU-based full / fetch-only: "
                   f"{ra['full_over_fetch_only_cpu']}; full / peer per CPU-second: {ra['full_over_peer_cpu']}; "
-                  f"processing / lxml parse of the str: {ra['processing_over_lxml_parse_str']}."]
+                  f"processing / lxml parse of the str: {ra['processing_over_lxml_parse_str']}; steps 0-5 alone "
+                  f"(rules) / lxml parse: {ra['steps_rules_over_lxml_parse']}; steps 0-5 alone (generic) / "
+                  f"trafilatura: {ra['steps_generic_over_trafilatura']}. Per-page rows hold their sample pages "
+                  f"in memory (and the decoded text for the str-based ones): their peak RSS includes them."]
     q = r.get("queries")
     if q:
         a = q["archive"]
@@ -179,7 +182,28 @@ def markdown(r: dict) -> str:
                   "| query | median s | first s | rows |", "|---|---|---|---|"]
         for name, res in q["queries"].items():
             lines.append(f"| {name} | {res['median_s']} | {res['first_s']} | {res['rows']:,} |")
+        real = q.get("real_text")
+        if real:
+            lines += ["", f"Real text is bigger: {real['real']['articles']} real Vietnamese bodies "
+                          f"({real['real']['body_utf8_bytes_per_article']:,.0f} B of UTF-8 each) take "
+                          f"{real['real']['bytes_per_article']:,.0f} B/article in the same writer against "
+                          f"{real['demo']['bytes_per_article']:,.0f} B for as many demo bodies: x{real['factor']}."]
     return "\n".join(lines) + "\n"
+
+
+MARK_START, MARK_END = "<!-- bench:table:start -->", "<!-- bench:table:end -->"
+
+
+def update_docs(docs: Path, md: str) -> bool:
+    """Put ``md`` between the markers of ``docs`` (docs/BENCHMARKS.md); False when there are none."""
+    if not docs.exists():
+        return False
+    text = docs.read_text()
+    if MARK_START not in text or MARK_END not in text:
+        return False
+    head, rest = text.split(MARK_START, 1)
+    docs.write_text(head + MARK_START + "\n" + md + MARK_END + rest.split(MARK_END, 1)[1])
+    return True
 
 
 def print_tables(r: dict) -> None:
@@ -201,3 +225,28 @@ def print_tables(r: dict) -> None:
                   "[green]yes[/]" if x["holds"] else "[red]no[/]" if x["holds"] is False else "–")
     console.print(f)
     console.print(markdown(r).split("\n\n", 1)[0])
+
+
+def main(argv=None) -> None:
+    """``python -m benchmarks.perf.report RESULTS.json [--docs]``: recompute ratios and floors of a
+    results file, rewrite its .md (and the docs' table), print the tables."""
+    import argparse
+    import json
+
+    parser = argparse.ArgumentParser(description=main.__doc__.split("\n")[0])
+    parser.add_argument("results", type=Path)
+    parser.add_argument("--docs", action="store_true", help="also refresh docs/BENCHMARKS.md")
+    args = parser.parse_args(argv)
+    r = json.loads(args.results.read_text())
+    r["ratios"], r["memory"] = ratios(r), memory(r)
+    r["floors"] = floors(r)
+    args.results.write_text(json.dumps(r, indent=1, default=str, ensure_ascii=False))
+    md = markdown(r)
+    args.results.with_suffix(".md").write_text(md)
+    if args.docs:
+        update_docs(REPO / "docs" / "BENCHMARKS.md", md)
+    print_tables(r)
+
+
+if __name__ == "__main__":
+    main()
