@@ -226,3 +226,24 @@ def test_second_run_archives_nothing_new(demo_runs):
     n = con.execute(f"SELECT count(*) FROM read_parquet('{archive}/articles/**/*.parquet')").fetchone()[0]
     assert n == count_after_first
     assert "archived 0 articles" in second.stdout
+
+
+def test_archive_query_and_verify_commands(demo_runs, rows):
+    archive = demo_runs[0]
+    got = run_scrapy("archive", "query", "--format", "csv",
+                     "SELECT source, count(*) AS n FROM articles GROUP BY ALL ORDER BY ALL", archive=archive)
+    assert got.returncode == 0, got.stderr[-2000:]
+    lines = got.stdout.strip().splitlines()
+    assert lines[0] == "source,n"
+    counts = {line.split(",")[0]: int(line.split(",")[1]) for line in lines[1:]}
+    expected = {}
+    for r in rows:
+        expected[r["source"]] = expected.get(r["source"], 0) + 1
+    assert counts == expected
+    bad = run_scrapy("archive", "query", "SELECT no_such_column FROM articles", archive=archive)
+    assert bad.returncode == 2
+    assert "no_such_column" in bad.stderr and "Traceback" not in bad.stderr
+    verify = run_scrapy("archive", "verify", archive=archive)
+    assert verify.returncode == 0, verify.stdout + verify.stderr
+    # articles + duplicates (12 exact, 6 near) + one run row per source, twice (two runs)
+    assert verify.stdout.startswith("OK:") and f"{len(rows) + 18 + 6} rows" in verify.stdout, verify.stdout

@@ -89,8 +89,15 @@ class Query:
         parser.add_argument("--skip-corrupt", action="store_true", help="leave out unreadable files")
 
     def run(self, archive, opts) -> int:
+        import duckdb
+
         con = archive.duckdb(skip_corrupt=opts.skip_corrupt)
-        cur = con.execute(opts.sql)
+        try:
+            cur = con.execute(opts.sql)
+        except duckdb.Error as exc:
+            # a typo in SQL is the user's: say what DuckDB said, no traceback
+            print(f"error: {type(exc).__name__}: {exc}", file=sys.stderr)
+            return 2
         columns = [d[0] for d in (cur.description or [])]
         rows = cur.fetchall() if cur.description else []
         if opts.format == "csv":
