@@ -58,7 +58,7 @@ class Agent:
     def __init__(self, config, run_id: str, sources: list[str], worker_id: str | None = None, client=None):
         self.config = config
         self.client = client or connect(config)
-        self.link = Link(self.client, retry_after=min(1.0, config.poll))
+        self.link = Link(self.client, retry_after=min(1.0, config.poll), verify=self._run_still_there)
         self.scripts = Scripts(self.client)
         self.keys = Keys(config.prefix)
         self.run = RunState(self.link, self.scripts, self.keys, run_id, config)
@@ -140,9 +140,16 @@ class Agent:
             return "finished"
         return None
 
+    def _run_still_there(self) -> bool:
+        return bool(self.client.exists(self.run.rk.record))
+
     def tick(self) -> None:
         self._last_tick = time.monotonic()
         if self.aborted:
+            return
+        if self.link.lost:
+            self._abort("redis_lost", "Redis came back without this run (restarted without persistence, or "
+                        "flushed); this worker stops and publishes what it archived")
             return
         try:
             record_state = self.run.state()

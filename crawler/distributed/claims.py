@@ -52,3 +52,36 @@ class SharedClaims:
 
     def __getattr__(self, name):
         return getattr(self.inner, name)
+
+
+class WaitForRedisPipeline:
+    """Just before the dedupe step in a worker: while Redis does not answer, an article waits
+    here (polling it), so that the exact and near-duplicate decisions stay shared across
+    workers through a short outage. If the worker gives the run up (``DISTRIBUTED_REDIS_TIMEOUT``)
+    waiting articles go on and are decided locally: journaled and published, never lost."""
+
+    def __init__(self, crawler, agent):
+        self.crawler = crawler
+        self.agent = agent
+
+    @classmethod
+    def from_crawler(cls, crawler):
+        from crawler.distributed import agent as agent_mod
+
+        return cls(crawler, agent_mod.current())
+
+    async def process_item(self, item):
+        from scrapy.utils.asyncio import sleep
+
+        link, waited = self.agent.link, False
+        while not self.agent.aborted:
+            try:
+                if link.up or link.call(link.client.ping):
+                    break
+            except RedisDown:
+                pass
+            if not waited:
+                self.crawler.stats.inc_value("distributed/items_waited_for_redis")
+                waited = True
+            await sleep(min(0.5, self.agent.config.poll))
+        return item

@@ -98,11 +98,15 @@ async def _requests(spider) -> list:
 
 
 def coordinate(settings, names: list[str], spider_args: dict | None) -> int:
-    from crawler.commands._report import EXIT_LOCKED, EXIT_USAGE, RunLog, error, preflight
+    from crawler.commands._report import EXIT_ARCHIVE, EXIT_LOCKED, EXIT_USAGE, RunLog, error, preflight
     from crawler.oplock import CrawlLock, CrawlLocked
     from crawler.runreport import print_report, summary_line
     from crawler.session import process_run_id
+    from storage import ArchiveError
 
+    from scrapy.utils.log import configure_logging
+
+    configure_logging(settings)  # no crawler runs in this process: its log goes to stderr as Scrapy's would
     spider_args = dict(spider_args or {})
     try:
         config = Config.from_settings(settings)
@@ -133,6 +137,9 @@ def coordinate(settings, names: list[str], spider_args: dict | None) -> int:
     except CrawlLocked as exc:
         error(str(exc))
         return EXIT_LOCKED
+    except ArchiveError as exc:
+        error(f"could not take the crawl lock: {exc}")
+        return EXIT_ARCHIVE
     runlog = RunLog(archive, run_id, settings.get("LOG_FILE_LEVEL") or "INFO").start()
     coordinator = Coordinator(settings, config, link, archive, names, spider_args, run_id)
     code = EXIT_REDIS
@@ -318,7 +325,7 @@ class Coordinator:
                 time.sleep(cfg.poll)
                 continue
             for worker in q["dead"]:
-                logger.warning("worker %s is gone (no heartbeat for %.0fs): its requests went back to the queue",
+                logger.warning("worker %s went silent (no heartbeat for %.0fs): its requests went back to the queue",
                                worker, cfg.lease_ttl)
             now = time.monotonic()
             if q["live"] == 0 and not q["drained"]:
@@ -371,14 +378,17 @@ class Coordinator:
     def _rows(self, outcome: str) -> list[dict]:
         reason = {"drained": "finished", "shutdown": "shutdown"}.get(outcome, outcome)
         notes: list[str] = []
-        try:
-            dead = self.state.dead()
-            finished = self.state.finished()
-        except RedisDown:
-            dead, finished = {}, {}
+        dead, finished = {}, {}
+        if outcome in ("redis_lost", "redis_unreachable"):
+            notes.append("the run's counts were lost with Redis")
+        else:
+            try:
+                dead, finished = self.state.dead(), self.state.finished()
+            except RedisDown:
+                pass
         for worker, handed in sorted(dead.items()):
-            notes.append(f"worker {worker} died: {handed} request(s) handed back; its journal is published by "
-                         f"`scrapy archive recover` on its machine or when it starts again")
+            notes.append(f"worker {worker} went silent (died?): {handed} request(s) handed back; a dead worker's "
+                         f"journal is published by `scrapy archive recover` on its machine or when it starts again")
         for worker, result in sorted(finished.items()):
             if result.get("commit_error"):
                 notes.append(f"worker {worker} could not publish ({result['commit_error']}): its rows wait in its "
@@ -391,11 +401,13 @@ class Coordinator:
             if spider is None:
                 spider = spider_class(name)(**self.spider_args)
                 spider.source = spider.source_decl.resolve(self.settings.get("DEMO_BASE_URL"))
-            try:
-                found, outcomes = self.state.found_table(name)
-                partials = self.state.partials(name)
-            except RedisDown:
-                found, outcomes, partials = 0, {}, {}
+            found, outcomes, partials = 0, {}, {}
+            if outcome not in ("redis_lost", "redis_unreachable"):  # else what Redis holds is not the run's
+                try:
+                    found, outcomes = self.state.found_table(name)
+                    partials = self.state.partials(name)
+                except RedisDown:
+                    pass
             rows.append(source_row(spider, self.run_id, self.settings, reason, found, outcomes, partials, notes))
         if any(r.get("commit_error") for r in finished.values()):
             for row in rows:

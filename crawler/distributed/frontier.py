@@ -8,6 +8,7 @@ dies. Here one Lua script moves it into the worker's lease hash; the worker dele
 through every pipeline, the requests it produced queued); the leases of a worker whose
 heartbeat expired go back to the queue (``QUIESCE`` in :mod:`.redisio`).
 
+Among requests of equal priority the newest is popped first (``_encode_request``).
 It also stores requests as JSON (:mod:`.serialize`) and turns the retry middleware's
 ``retry_not_before`` (``time.monotonic()`` of the process that queued it, meaningless on
 another machine) into wall-clock time and back.
@@ -50,19 +51,28 @@ class LeasedQueue(PriorityQueue):
         self.lease_key = run_keys.lease(worker)
         self.idle_key = run_keys.idle
         self.idle_member = f"{worker}|{self.source}"
+        self.workers_key = run_keys.workers
+        self.worker = worker
         self._seq = itertools.count(1)
 
     # ------------------------------------------------------------------ encoding
     def _encode_request(self, request):
+        """8 bytes of order, then the JSON. The ZSET's score is ``-priority`` (scrapy-redis's), and
+        Redis orders equal scores by member bytes: the prefix (2^64-1 minus the push time in ns)
+        puts the newest first, as Scrapy's own scheduler does (LIFO memory queues). The listing
+        walk relies on that order: it goes deep before it fetches a page's articles, so a run cut
+        short leaves the newest articles, and the next run's first listing page still shows new
+        ones and walks on. (It also keeps two equal requests from collapsing into one member.)"""
         obj = request.to_dict(spider=self.spider)
         meta = dict(obj.get("meta") or {})
         if RETRY_META in meta:  # this process's monotonic clock -> wall clock
             meta[WALL_META] = time.time() + (float(meta.pop(RETRY_META)) - time.monotonic())
         obj["meta"] = meta
-        return self.serializer.dumps(obj)
+        self._last_ns = max(time.time_ns(), getattr(self, "_last_ns", 0) + 1)
+        return ((1 << 64) - 1 - self._last_ns).to_bytes(8, "big") + self.serializer.dumps(obj)
 
     def _decode_request(self, encoded_request):
-        request = super()._decode_request(encoded_request)
+        request = super()._decode_request(encoded_request[8:])
         wall = request.meta.pop(WALL_META, None)
         if wall is not None:
             request.meta[RETRY_META] = time.monotonic() + (float(wall) - time.time())
@@ -80,8 +90,8 @@ class LeasedQueue(PriorityQueue):
 
     def pop_leased(self):
         """``(request, lease field)`` of the best queued request, now leased to this worker; or None."""
-        got = self.link.call(self.scripts.pop_lease, keys=[self.key, self.lease_key, self.idle_key],
-                             args=[f"{self.source}|{next(self._seq)}", self.idle_member])
+        got = self.link.call(self.scripts.pop_lease, keys=[self.key, self.lease_key, self.idle_key, self.workers_key],
+                             args=[f"{self.source}|{next(self._seq)}", self.idle_member, self.worker])
         if not got:
             return None
         data, field = got

@@ -24,8 +24,10 @@ class RedisDown(Exception):
 
 
 def connect(config) -> redis.Redis:
-    """A client with short timeouts: a worker's reactor thread waits at most ~5 s per call."""
-    return redis.Redis.from_url(config.redis_url, socket_timeout=5, socket_connect_timeout=5,
+    """A client with short timeouts (at most 5 s, a third of the lease): a worker's reactor thread
+    never waits on Redis long enough to lose its lease."""
+    timeout = max(0.5, min(5.0, config.lease_ttl / 3))
+    return redis.Redis.from_url(config.redis_url, socket_timeout=timeout, socket_connect_timeout=timeout,
                                 retry=Retry(NoBackoff(), 1), health_check_interval=30)
 
 
@@ -38,9 +40,11 @@ class Link:
     """Calls into Redis through a circuit breaker: after a failure, calls fail at once
     (:class:`RedisDown`) until ``retry_after`` seconds have passed, then one is tried again."""
 
-    def __init__(self, client, retry_after: float = 1.0):
+    def __init__(self, client, retry_after: float = 1.0, verify=None):
         self.client = client
         self.retry_after = retry_after
+        self.verify = verify  # called once Redis answers again: False = it lost our data, stay away
+        self.lost = False
         self.down_since: float | None = None
         self.last_error = ""
         self._next = 0.0
@@ -53,9 +57,16 @@ class Link:
         return 0.0 if self.down_since is None else time.monotonic() - self.down_since
 
     def call(self, fn, *args, **kwargs):
+        if self.lost:
+            raise RedisDown(self.last_error)
         if self.down_since is not None and time.monotonic() < self._next:
             raise RedisDown(self.last_error)
         try:
+            if self.down_since is not None and self.verify is not None and not self.verify():
+                # back, but without what we wrote (restarted empty): write nothing more to it
+                self.lost = True
+                self.last_error = "Redis answers again but lost this run's data"
+                raise RedisDown(self.last_error)
             result = fn(*args, **kwargs)
         except REDIS_ERRORS as exc:
             now = time.monotonic()
@@ -73,8 +84,11 @@ class Link:
 
 
 # ---------------------------------------------------------------------- scripts
-# Pop the best request of a queue into this worker's lease hash (field "source|n|score"), and
-# take this crawler off the idle set: one step, so a request is always either queued or leased.
+# Pop the best request of a queue into this worker's lease hash (field "source|n|score"), take
+# this crawler off the idle set, and (re)register the worker: one step, so a request is always
+# either queued or leased by a worker the coordinator watches - also a worker that was taken
+# for dead (its heartbeat lapsed) and comes back.
+# KEYS: queue, lease, idle, workers. ARGV: lease field prefix, idle member, worker.
 POP_LEASE = """
 local got = redis.call('ZRANGE', KEYS[1], 0, 0, 'WITHSCORES')
 if #got == 0 then return false end
@@ -82,6 +96,7 @@ redis.call('ZREM', KEYS[1], got[1])
 local field = ARGV[1] .. '|' .. got[2]
 redis.call('HSET', KEYS[2], field, got[1])
 redis.call('SREM', KEYS[3], ARGV[2])
+redis.call('SADD', KEYS[4], ARGV[3])
 return {got[1], field}
 """
 

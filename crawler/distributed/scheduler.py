@@ -131,6 +131,10 @@ class DistributedScheduler(RedisScheduler):
         return request
 
     def has_pending_requests(self):
+        if self.agent.aborted and self._unpushed:
+            logger.error("%s: %d request(s) found while Redis was away are dropped with the run (a later run "
+                         "finds them again)", self.spider.name, len(self._unpushed))
+            self._unpushed.clear()
         if self._unpushed:
             return True
         if not self.agent.popping:

@@ -37,6 +37,19 @@ logger = logging.getLogger(__name__)
 EXIT_OK, EXIT_USAGE, EXIT_ARCHIVE = 0, 2, 4
 NEARDUP = "pipelines.neardup.NearDupPipeline"
 DISTRIBUTED_NEARDUP = "crawler.distributed.neardup.DistributedNearDupPipeline"
+DEDUPE = "pipelines.dedupe.DedupePipeline"
+WAIT = "crawler.distributed.claims.WaitForRedisPipeline"
+
+
+def worker_pipelines(pipelines: dict) -> dict:
+    """The project's item pipelines, with the near-duplicate step's run index in Redis in front
+    of it, and a wait for Redis just before the dedupe step."""
+    out = dict(pipelines)
+    if NEARDUP in out:
+        out[DISTRIBUTED_NEARDUP] = out.pop(NEARDUP)
+    if DEDUPE in out:
+        out[WAIT] = out[DEDUPE] - 1
+    return out
 
 
 def _say(message: str) -> None:
@@ -113,10 +126,7 @@ def work(settings, config, run_id: str | None, only: list[str]) -> int:
     settings.set("RUN_ID", f"{run_id}.{agent.worker_id}", priority="cmdline")
     settings.set("SCHEDULER", "crawler.distributed.scheduler.DistributedScheduler", priority="cmdline")
     settings.set("SPIDER_LOADER_CLASS", "crawler.distributed.spider.DistributedSpiderLoader", priority="cmdline")
-    pipelines = dict(settings.getdict("ITEM_PIPELINES"))
-    if NEARDUP in pipelines:  # the near-duplicate step, with the run's index in Redis in front of it
-        pipelines[DISTRIBUTED_NEARDUP] = pipelines.pop(NEARDUP)
-        settings.set("ITEM_PIPELINES", pipelines, priority="cmdline")
+    settings.set("ITEM_PIPELINES", worker_pipelines(settings.getdict("ITEM_PIPELINES")), priority="cmdline")
     ExecutionEngine._SLOT_HEARTBEAT_INTERVAL = config.poll  # idle crawlers look at the queue this often
     install(agent)
     try:
