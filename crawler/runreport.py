@@ -23,6 +23,7 @@ command exit 1):
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
 from datetime import datetime, timezone
@@ -218,8 +219,12 @@ def print_report(rows: list[dict], title: str, archive: str, log_path: str | Non
     print(f"{title}: archived {archived} articles, skipped {duplicates} duplicates, {len(rows)} source(s) "
           f"{'all ok' if not bad else 'NOT OK: ' + ', '.join(bad)}", file=out)
     print(f"archive: {archive}" + (f"   log: {log_path}" if log_path else ""), file=out)
-    print('try: scrapy archive runs   |   scrapy archive query "SELECT source, count(*) FROM articles '
-          'GROUP BY ALL ORDER BY ALL"', file=out)
+    scrapy = os.path.relpath(os.path.join(os.path.dirname(sys.executable), "scrapy"))
+    if not os.path.exists(scrapy):
+        scrapy = "scrapy"
+    print(f"try: {scrapy} archive runs", file=out)
+    print(f"     {scrapy} archive query \"SELECT source, strftime(published_at, '%Y-%m') AS month, count(*) "
+          f"FROM articles GROUP BY ALL ORDER BY ALL\"", file=out)
     out.flush()
 
 
