@@ -11,7 +11,6 @@ many, so it is not compared.
 
 from __future__ import annotations
 
-import json
 import os
 import shutil
 import signal

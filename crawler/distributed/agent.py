@@ -70,6 +70,7 @@ class Agent:
         self.redis_restarted = 0
         self.crawlers: dict[str, object] = {}  # source -> its scheduler (partials, buffered writes)
         self._pending: list = []  # writes to retry once Redis answers
+        self._outcomes: list[tuple[str, str, str]] = []  # written in batches, with the acks
         self._server_id = ""
         self._last_tick = time.monotonic()
         self._last_partials = 0.0
@@ -107,7 +108,7 @@ class Agent:
         if self.aborted in ("redis_lost", "redis_unreachable"):
             return False
         try:
-            self._flush()
+            self.flush()
             self.run.leave(self.worker_id, result)
             return True
         except RedisDown as exc:
@@ -169,7 +170,7 @@ class Agent:
             if self.state in ACTIVE and not self.link.call(self.client.exists, self.run.rk.coordinator):
                 self._abort("coordinator_gone", "the coordinator's heartbeat is gone (it died?)")
                 return
-            self._flush()
+            self.flush()
             if time.monotonic() - self._last_partials >= 5.0:
                 self.push_partials()
         except RedisDown:
@@ -187,12 +188,33 @@ class Agent:
         """Retry ``fn()`` on the next ticks until Redis takes it (an outage, not a failure)."""
         self._pending.append(fn)
 
-    def _flush(self) -> None:
+    def flush(self) -> None:
+        """Write what waits: requests queued while Redis was away, then in one transaction the
+        outcomes given and the leases done since the last tick (outcomes first: a request is
+        never acknowledged before its outcome is recorded)."""
         for crawler in list(self.crawlers.values()):
             crawler.flush()
         while self._pending:
             self._pending[0]()
             self._pending.pop(0)
+        outcomes, self._outcomes = self._outcomes, []
+        acks = [(crawler, crawler.take_acks()) for crawler in list(self.crawlers.values())]
+        if not outcomes and not any(fields for _, fields in acks):
+            return
+        pipe = self.client.pipeline(transaction=True)
+        for source, article_id, reason in outcomes:
+            bucket, field = self.run.bucket(source, article_id)
+            self.scripts.outcome(keys=[bucket], args=[field, reason, self.run.ttl_ms], client=pipe)
+        for crawler, fields in acks:
+            if fields:
+                pipe.hdel(crawler.queue.lease_key, *fields)
+        try:
+            self.link.call(pipe.execute)
+        except RedisDown:
+            self._outcomes[:0] = outcomes
+            for crawler, fields in acks:
+                crawler.give_back_acks(fields)
+            raise
 
     def first_find(self, source: str, article_id: str) -> bool:
         try:
@@ -202,12 +224,10 @@ class Agent:
             return True
 
     def outcome(self, source: str, article_id: str, reason: str) -> None:
-        try:
-            self.run.outcome(source, article_id, reason)
-        except RedisDown:
-            self.later(lambda: self.run.outcome(source, article_id, reason))
+        self._outcomes.append((source, article_id, reason))
 
     def push_partials(self, only: str | None = None) -> None:
+        self.flush()
         self._last_partials = time.monotonic()
         for source, crawler in list(self.crawlers.items()):
             if only is None or source == only:

@@ -33,7 +33,7 @@ class Config:
     prefetch: int = 4  # requests one source's crawler in one worker holds at once
     run_ttl: float = 86400.0  # per-run keys are kept this long after the run (report, debugging)
     run_max_age: float = 7 * 86400.0  # ... and expire after this long even if nobody ends the run
-    buckets: int = 4096  # hashes per source and run that hold request fingerprints / found URLs
+    buckets: int = 16384  # hashes per source and run that hold request fingerprints / found URLs
     redis_timeout: float = 120.0  # how long an unreachable Redis is waited for before the run fails
     worker_wait: float = 600.0  # the coordinator fails when no worker is alive for this long
     finish_wait: float = 600.0  # how long the coordinator waits for workers to publish at the end

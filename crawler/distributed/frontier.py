@@ -85,6 +85,14 @@ class LeasedQueue(PriorityQueue):
     def push(self, request):
         self.link.call(super().push, request)
 
+    def push_unless_seen(self, request, dupefilter) -> bool:
+        """Filter and queue in one round trip; False when the run's filter had seen the request."""
+        bucket, field = dupefilter.slot(request) if not request.dont_filter else (self.key, b"")
+        data = self._encode_request(request)
+        queued = self.link.call(self.scripts.push, keys=[bucket, self.key],
+                                args=[field, dupefilter.ttl_ms, -request.priority, data])
+        return int(queued) == 1
+
     def pop(self, timeout=0):
         raise NotImplementedError("a leased queue is popped with pop_leased() and acknowledged with ack()")
 
@@ -120,11 +128,14 @@ class BucketedFilter(RFPDupeFilter):
     def request_fingerprint(self, request) -> str:
         return self.fingerprinter.fingerprint(request).hex()
 
-    def request_seen(self, request) -> bool:
+    def slot(self, request) -> tuple[str, bytes]:
+        """``(bucket key, field)`` of a request's fingerprint."""
         fp = self.fingerprinter.fingerprint(request)[:16]
-        added = self.link.call(self.scripts.add, keys=[f"{self.key}:{bucket_of(fp, self.buckets)}"],
-                               args=[fp, self.ttl_ms, b""])
-        return int(added) == 0
+        return f"{self.key}:{bucket_of(fp, self.buckets)}", fp
+
+    def request_seen(self, request) -> bool:
+        bucket, fp = self.slot(request)
+        return int(self.link.call(self.scripts.add, keys=[bucket], args=[fp, self.ttl_ms, b""])) == 0
 
     def close(self, reason=""):
         """Shared by every worker of the run: one worker closing never clears it (it expires)."""

@@ -167,6 +167,17 @@ if n == 1 and redis.call('HLEN', KEYS[1]) == 1 then redis.call('PEXPIRE', KEYS[1
 return n
 """
 
+# Queue a request unless the run's filter saw it (no field: not filtered); one round trip.
+# KEYS: filter bucket, queue. ARGV: field or '', ttl ms, score, request. Returns 1 if queued.
+PUSH = """
+if ARGV[1] ~= '' then
+  if redis.call('HSETNX', KEYS[1], ARGV[1], '') == 0 then return 0 end
+  if redis.call('HLEN', KEYS[1]) == 1 then redis.call('PEXPIRE', KEYS[1], ARGV[2]) end
+end
+redis.call('ZADD', KEYS[2], ARGV[3], ARGV[4])
+return 1
+"""
+
 # The one outcome of a found URL: the first one given wins. KEYS: bucket. ARGV: field, outcome, ttl ms.
 OUTCOME = """
 local v = redis.call('HGET', KEYS[1], ARGV[1])
@@ -204,5 +215,6 @@ class Scripts:
         self.requeue = client.register_script(REQUEUE)
         self.quiesce = client.register_script(QUIESCE)
         self.add = client.register_script(ADD)
+        self.push = client.register_script(PUSH)
         self.outcome = client.register_script(OUTCOME)
         self.claim = client.register_script(CLAIM)

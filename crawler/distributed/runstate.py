@@ -61,17 +61,17 @@ class RunState:
         self.link.call(self.client.hset, self.rk.record, mapping={k: str(v) for k, v in fields.items()})
 
     # ------------------------------------------------------------------ found URLs and outcomes
-    def _bucket(self, source: str, article_id: str) -> tuple[str, bytes]:
+    def bucket(self, source: str, article_id: str) -> tuple[str, bytes]:
         key = url_key(article_id)
         return f"{self.rk.found(source)}:{bucket_of(key, self.config.buckets)}", key
 
     def first_find(self, source: str, article_id: str) -> bool:
         """Record that ``article_id`` of ``source`` was found; True for the first finder of the run."""
-        bucket, field = self._bucket(source, article_id)
+        bucket, field = self.bucket(source, article_id)
         return int(self.link.call(self.scripts.add, keys=[bucket], args=[field, self.ttl_ms, b""])) == 1
 
     def outcome(self, source: str, article_id: str, reason: str) -> None:
-        bucket, field = self._bucket(source, article_id)
+        bucket, field = self.bucket(source, article_id)
         self.link.call(self.scripts.outcome, keys=[bucket], args=[field, reason, self.ttl_ms])
 
     def found_table(self, source: str) -> tuple[int, Counter]:

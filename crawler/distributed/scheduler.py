@@ -87,7 +87,7 @@ class DistributedScheduler(RedisScheduler):
             if fields:
                 n = self.queue.requeue(fields)
                 logger.warning("%s: handed %d unfinished request(s) back to the queue", self.spider.name, n)
-            self.flush()
+            self.agent.flush()
             if self.agent.closing_reason is None:
                 # leaving a run that goes on: never block it by looking busy
                 self.agent.run.mark_idle(self.agent.worker_id, self.spider.name)
@@ -103,10 +103,9 @@ class DistributedScheduler(RedisScheduler):
             self._unpushed.append(request)
             return True
         try:
-            if not request.dont_filter and self.df.request_seen(request):
+            if not self.queue.push_unless_seen(request, self.df):
                 self.df.log(request, self.spider)
                 return False
-            self.queue.push(request)
         except RedisDown:
             self._unpushed.append(request)
             return True
@@ -150,25 +149,24 @@ class DistributedScheduler(RedisScheduler):
         done = [r for r in self._leased if force or r not in inprogress]
         if not done:
             return
+        # acknowledged in batches by the agent's tick (after any request they produced is queued)
         self._unacked.extend(self._leased.pop(r) for r in done)
-        if self._unpushed:
-            return  # a request it produced is not in Redis yet: acknowledge after it is
-        try:
-            self.queue.ack(self._unacked)
-            self._unacked = []
-        except RedisDown:
-            pass
 
     def flush(self) -> None:
-        """Write what waited for Redis (called by the agent on each tick): requests first, then acks."""
+        """Queue what waited for Redis (called by the agent on each tick, before the acks)."""
         while self._unpushed:
-            request = self._unpushed[0]
-            if request.dont_filter or not self.df.request_seen(request):
-                self.queue.push(request)
+            self.queue.push_unless_seen(self._unpushed[0], self.df)
             self._unpushed.pop(0)
-        if self._unacked:
-            self.queue.ack(self._unacked)
-            self._unacked = []
+
+    def take_acks(self) -> list[str]:
+        """The leases to acknowledge now (none while a request waits to be queued)."""
+        if self._unpushed or not self._unacked:
+            return []
+        fields, self._unacked = self._unacked, []
+        return fields
+
+    def give_back_acks(self, fields: list[str]) -> None:
+        self._unacked[:0] = fields
 
     # ------------------------------------------------------------------ staying open
     def _spider_idle(self, spider):
