@@ -5,7 +5,8 @@ article, its source and title, how many copies, from which sources, by which met
 (``url``, ``exact``, ``near``). With ``--story``: the kept article, then each copy with its
 source, method, similarity, crawl time, title and URL. ``--story`` also takes the URL of a
 copy and shows the story it copies. ``--reindex`` adds the archived articles the near-duplicate
-index lacks (an archive crawled before the stage existed, a lost index publish).
+index lacks (an archive crawled before the stage existed, a lost index publish, an index of an
+earlier format: ``docs/NEARDUP.md``).
 
 A subcommand of ``crawler/commands/archive.py`` (registry entry ``"duplicates":
 "pipelines.neardup_cli.Duplicates"``); the queries are plain functions over the archive's DuckDB

@@ -1,18 +1,26 @@
 """The near-duplicate index, persisted with the archive and shared by every run.
 
-Layout: ``<archive>/_state/neardup/v1-<params tag>/`` holds immutable *segments*, each one
+Layout: ``<archive>/_state/neardup/v2-<params tag>/`` holds immutable *segments*, each one
 ``.npz`` file published create-only (atomic on every backend):
 
 - ``seg-<run_id>-<k>.npz``: the articles one run archived between two publishes;
-- ``cmp-<time>-<run_id>.npz``: a compaction of older segments, listing them in ``covers``
+- ``cmp-<time>-<run_id>-<k>.npz``: a compaction of older segments, listing them in ``covers``
   (covered segments are deleted after it is published; readers ignore them either way).
 
 A segment holds, for ``n`` articles: ``ids`` (uint64, the 16-hex-digit article ids; any other
-id goes to ``ids_str``), ``shingles`` (uint32), ``sketches`` (``n x num_perm`` b-bit MinHash
-values, uint8) and the LSH entries ``keys`` / ``rows`` (uint32, ``bands x n``, each band sorted
-by key), kept as they are in memory: a lookup is a binary search per band and segment
-(O(bands log n)), then one vectorised verification of the candidates. This run's articles not yet published sit in a datasketch
-``MinHashLSH`` (dict storage) with the same band keys.
+id goes to ``ids_str``), ``words`` (uint32: words of the units the share counts), ``sketches``
+(``n x num_perm * sig_bits / 8`` bytes: packed b-bit MinHash values) and the inverted index of
+sentence units: ``keys`` (uint32: unit hashes, and for a body of few units its fallback LSH
+band keys: :func:`pipelines.neardup.index_keys`) and ``rows`` (uint32: the article's row, its
+top bit set when the key does not count for the share: the article's lead, a band key), sorted
+by (key, row). Kept as they are in memory. A lookup is one binary search per query key and
+segment (O(keys log N)), then one vectorised verification of the articles found
+(:func:`pipelines.neardup.scores`); a unit found in more than ``COMMON_UNIT`` articles of a
+segment (site boilerplate) makes nobody a candidate but still counts for the candidates other
+units found. This run's articles not yet published sit in a dict from key to their positions.
+
+Format 1 (``v1-...``, MinHash LSH bands + 8-bit sketches) is not read: ``scrapy archive
+duplicates --reindex`` builds this one from the ``articles`` dataset.
 
 Concurrent runs (several processes, several sources): each run publishes its own segments. A
 publish takes the archive lock, reads the segments others published since this run last looked,
@@ -33,14 +41,16 @@ import time
 from dataclasses import dataclass
 
 import numpy as np
-from datasketch import MinHashLSH
 
-from pipelines.neardup import DEFAULT, Params, Signature, as_minhash, band_hash, band_keys, sketch, similarity
+from pipelines.neardup import DEFAULT, Params, Signature, decide, index_keys, pack, scores, sketch
 
 logger = logging.getLogger(__name__)
 
-FORMAT = 1
+FORMAT = 2
 ROOT = "_state/neardup"
+UNCOUNTED = np.uint32(1 << 31)  # top bit of a ``rows`` entry: the key names a candidate, no share
+ROW = np.uint32((1 << 31) - 1)
+COMMON_UNIT = 256  # a unit in more articles of one segment is boilerplate: it names no candidates
 _HEX16 = re.compile(r"[0-9a-f]{16}")
 
 
@@ -51,21 +61,45 @@ def index_prefix(p: Params = DEFAULT) -> str:
 @dataclass
 class Match:
     article_id: str  # the kept (first-archived) copy
-    similarity: float
+    similarity: float  # the larger of the sentence share and the estimated Jaccard similarity
+
+
+@dataclass
+class Entry:
+    """What a lookup needs of one body (and what the index keeps of a pending article)."""
+
+    keys: np.ndarray  # uint32: unit hashes (lead first), then any fallback band keys
+    counted: tuple[int, int]  # keys[lo:hi] count for the share: the units but the lead
+    unit_words: np.ndarray  # uint32, per unit
+    words: int  # words of the units the share counts
+    sketch: np.ndarray  # packed b-bit MinHash values
+
+    @staticmethod
+    def of(sig: Signature, p: Params) -> "Entry":
+        units = len(sig.unit_hashes)
+        return Entry(index_keys(sig, p), (min(p.lead, units), units), sig.unit_words.astype(np.uint32), sig.words,
+                     pack(sketch(sig, p), p))
+
+    @property
+    def uncounted(self) -> np.ndarray:
+        lo, hi = self.counted
+        mask = np.ones(len(self.keys), bool)
+        mask[lo:hi] = False
+        return mask
 
 
 # ---------------------------------------------------------------------- segments
 class Segment:
-    """One immutable segment, searchable in O(bands log n)."""
+    """One immutable segment, searchable in O(keys log N)."""
 
-    def __init__(self, name: str, ids: list[str], shingles: np.ndarray, sketches: np.ndarray,
-                 keys: np.ndarray, rows: np.ndarray, covers: tuple[str, ...] = ()):
+    def __init__(self, name: str, ids, words: np.ndarray, sketches: np.ndarray, keys: np.ndarray,
+                 rows: np.ndarray, covers: tuple[str, ...] = ()):
         self.name = name
-        self.ids = _Ids(ids)
-        self.shingles = shingles
-        self.sketches = sketches
-        self.keys = np.ascontiguousarray(keys, dtype=np.uint32)  # bands x n, each band sorted
-        self.rows = np.ascontiguousarray(rows, dtype=np.uint32)  # bands x n: article row of each key
+        self.ids = ids if isinstance(ids, _Ids) else _Ids(ids)
+        self.words = np.ascontiguousarray(words, dtype=np.uint32)
+        self.sketches = np.ascontiguousarray(sketches, dtype=np.uint8)
+        self.keys = np.ascontiguousarray(keys, dtype=np.uint32)  # sorted
+        self.rows = np.ascontiguousarray(rows, dtype=np.uint32)  # row | UNCOUNTED, sorted within a key
         self.covers = tuple(covers)
 
     def __len__(self) -> int:
@@ -73,34 +107,65 @@ class Segment:
 
     @property
     def nbytes(self) -> int:
-        return self.keys.nbytes + self.rows.nbytes + self.sketches.nbytes + self.shingles.nbytes + self.ids.nbytes
+        return self.keys.nbytes + self.rows.nbytes + self.sketches.nbytes + self.words.nbytes + self.ids.nbytes
 
-    def candidates(self, qkeys: np.ndarray) -> np.ndarray:
-        """Rows of the articles sharing at least one band key with ``qkeys`` (one key per band)."""
-        hits = []
-        for b, key in enumerate(qkeys):
-            band = self.keys[b]
-            lo = band.searchsorted(key, "left")
-            if lo < len(band) and band[lo] == key:
-                hi = band.searchsorted(key, "right")
-                hits.append(self.rows[b, lo:hi])
-        return np.unique(np.concatenate(hits)) if hits else np.empty(0, np.uint32)
+    def matches(self, qkeys: np.ndarray, counted: tuple[int, int]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """``(candidates, match_unit, match_cand)``: the rows sharing a key with the query (sorted),
+        and one entry per (query unit, candidate) sharing a unit that the share counts on both
+        sides (the query's ``qkeys[counted[0]:counted[1]]``, the candidate's unflagged keys)."""
+        lo = self.keys.searchsorted(qkeys, "left")
+        hi = self.keys.searchsorted(qkeys, "right")
+        count = hi - lo
+        named = np.flatnonzero((count > 0) & (count <= COMMON_UNIT))
+        if not len(named):
+            return _NONE
+        reps = count[named]
+        starts = np.repeat(lo[named] - np.concatenate(([0], np.cumsum(reps)[:-1])), reps)
+        pos = starts + np.arange(int(reps.sum()))
+        unit, raw = np.repeat(named, reps), self.rows[pos]
+        cands = np.unique(raw & ROW)
+        keep = ((raw & UNCOUNTED) == 0) & (unit >= counted[0]) & (unit < counted[1])
+        unit, cand = unit[keep], np.searchsorted(cands, raw[keep])
+        for j in np.flatnonzero(count > COMMON_UNIT):  # boilerplate: counted for the candidates found
+            if not counted[0] <= j < counted[1]:
+                continue
+            block = self.rows[lo[j] : hi[j]]  # counted rows ascending, then the flagged ones
+            at = np.minimum(block.searchsorted(cands), len(block) - 1)
+            found = np.flatnonzero(block[at] == cands)
+            unit = np.concatenate([unit, np.full(len(found), j)])
+            cand = np.concatenate([cand, found])
+        return cands, unit, cand
 
     # -------------------------------------------------------------- bytes
     @staticmethod
-    def build(name: str, ids: list[str], shingles, sketches, keys_by_article, covers=()) -> "Segment":
-        """From per-article arrays (``keys_by_article``: ``n x bands``), sorting each band."""
-        n = len(ids)
-        keys_t = np.asarray(keys_by_article, dtype=np.uint32).reshape(n, -1).T  # bands x n
-        order = np.argsort(keys_t, axis=1, kind="stable")
-        keys = np.take_along_axis(keys_t, order, axis=1)
-        return Segment(name, ids, np.asarray(shingles, np.uint32), np.asarray(sketches), keys,
-                       order.astype(np.uint32), covers)
+    def build(name: str, ids, words, sketches, entries: list[Entry], covers=()) -> "Segment":
+        """From the articles' entries (their keys, and which count for the share)."""
+        lengths = np.array([len(e.keys) for e in entries], dtype=np.int64)
+        if not len(entries):
+            return Segment.from_flat(name, ids, words, sketches, np.empty(0, np.uint32), lengths, np.empty(0, bool))
+        return Segment.from_flat(name, ids, words, sketches, np.concatenate([e.keys for e in entries]), lengths,
+                                 np.concatenate([e.uncounted for e in entries]), covers)
+
+    @staticmethod
+    def from_flat(name: str, ids, words, sketches, keys, lengths, uncounted, covers=()) -> "Segment":
+        """From all articles' keys end to end (``keys``; ``uncounted``: which count for no share)
+        and each article's number of keys."""
+        lengths = np.asarray(lengths, dtype=np.int64)
+        if len(lengths) >= int(ROW):
+            raise ValueError(f"a segment holds at most {int(ROW)} articles")
+        rows = np.repeat(np.arange(len(lengths), dtype=np.uint32), lengths)
+        rows[np.asarray(uncounted, bool)] |= UNCOUNTED
+        return Segment._sorted(name, ids, words, sketches, np.asarray(keys, np.uint32), rows, covers)
+
+    @staticmethod
+    def _sorted(name, ids, words, sketches, keys, rows, covers) -> "Segment":
+        order = np.lexsort((rows, keys))
+        return Segment(name, ids, words, sketches, keys[order], rows[order], covers)
 
     def to_bytes(self, params: Params) -> bytes:
-        arrays = {"shingles": self.shingles, "sketches": self.sketches, "keys": self.keys,
-                  "rows": self.rows, "covers": np.array(self.covers, dtype=str),
-                  "params": np.array(params.tag)}
+        arrays = {"words": self.words, "sketches": self.sketches, "keys": self.keys, "rows": self.rows,
+                  "covers": np.array(self.covers, dtype=str), "params": np.array(params.tag),
+                  "format": np.array(FORMAT)}
         if self.ids.numbers is not None:
             arrays["ids"] = self.ids.numbers
         else:
@@ -112,21 +177,28 @@ class Segment:
     @staticmethod
     def from_bytes(name: str, data: bytes, params: Params) -> "Segment":
         with np.load(io.BytesIO(data), allow_pickle=False) as z:
-            if str(z["params"]) != params.tag:
-                raise ValueError(f"{name}: built with {z['params']}, expected {params.tag}")
+            fmt = int(z["format"]) if "format" in z else 1
+            if str(z["params"]) != params.tag or fmt != FORMAT:
+                raise ValueError(f"{name}: built with {z['params']} (format {fmt}), expected {params.tag} (format {FORMAT})")
             ids = z["ids"] if "ids" in z else [str(i) for i in z["ids_str"]]
-            return Segment(name, ids, z["shingles"], z["sketches"], z["keys"], z["rows"],
+            return Segment(name, ids, z["words"], z["sketches"], z["keys"], z["rows"],
                            tuple(str(c) for c in z["covers"]))
 
     @staticmethod
     def merge(name: str, parts: list["Segment"]) -> "Segment":
-        ids = [i for s in parts for i in s.ids]
         if all(s.ids.numbers is not None for s in parts):
             ids = np.concatenate([s.ids.numbers for s in parts])
-        keys = np.concatenate([_keys_by_article(s) for s in parts]) if parts else np.empty((0, 1), np.uint32)
+        else:
+            ids = [i for s in parts for i in s.ids]
+        offsets = np.concatenate(([0], np.cumsum([len(s) for s in parts])[:-1])).astype(np.uint32)
+        rows = np.concatenate([s.rows + off for s, off in zip(parts, offsets)])  # the flag bit rides along
         covers = sorted({c for s in parts for c in (s.name, *s.covers)})
-        return Segment.build(name, ids, np.concatenate([s.shingles for s in parts]),
-                             np.concatenate([s.sketches for s in parts]), keys, covers)
+        return Segment._sorted(name, ids, np.concatenate([s.words for s in parts]),
+                               np.concatenate([s.sketches for s in parts]),
+                               np.concatenate([s.keys for s in parts]), rows, covers)
+
+
+_NONE = (np.empty(0, np.uint32), np.empty(0, np.int64), np.empty(0, np.int64))
 
 
 class _Ids:
@@ -152,18 +224,19 @@ class _Ids:
     def __iter__(self):
         return (self[i] for i in range(len(self)))
 
+    def equal(self, article_id: str | None, rows: np.ndarray) -> np.ndarray:
+        """Which of ``rows`` hold ``article_id``."""
+        if article_id is None:
+            return np.zeros(len(rows), bool)
+        if self.numbers is not None:
+            if not _HEX16.fullmatch(article_id):
+                return np.zeros(len(rows), bool)
+            return self.numbers[rows] == np.uint64(int(article_id, 16))
+        return np.array([self.strings[int(r)] == article_id for r in rows], bool)
+
     @property
     def nbytes(self) -> int:
         return self.numbers.nbytes if self.numbers is not None else sum(49 + len(i) for i in self.strings)
-
-
-def _keys_by_article(s: Segment) -> np.ndarray:
-    """``n x bands`` keys of a segment, undoing the per-band sort."""
-    bands, n = s.keys.shape
-    out = np.empty((n, bands), np.uint32)
-    for b in range(bands):
-        out[s.rows[b], b] = s.keys[b]
-    return out
 
 
 # ---------------------------------------------------------------------- the index
@@ -190,8 +263,9 @@ class NearDupIndex:
         self.last_refresh = 0.0
 
     def _new_delta(self) -> None:
-        self.delta = MinHashLSH(num_perm=self.p.num_perm, params=(self.p.bands, self.p.rows), hashfunc=band_hash)
-        self.pending: dict[str, tuple[int, np.ndarray, np.ndarray]] = {}  # id -> (shingles, sketch, keys)
+        self.pending: dict[str, Entry] = {}  # id -> what the index keeps of it, in arrival order
+        self._delta_ids: list[str] = []
+        self._delta_keys: dict[int, list[int]] = {}  # key -> positions in _delta_ids (| UNCOUNTED)
 
     # ------------------------------------------------------------------ reading
     def refresh(self) -> list[str]:
@@ -217,46 +291,62 @@ class NearDupIndex:
             self.last_refresh = time.monotonic()
             return loaded
 
-    def _candidates(self, qkeys: np.ndarray, names) -> tuple[list[str], list[np.ndarray]]:
-        ids, sketches = [], []
+    def _best(self, q: Entry, names, exclude: str | None, with_pending: bool) -> Match | None:
+        """The best copy among the articles of segments ``names`` (and pending ones) sharing a unit."""
+        best: Match | None = None
+        if not len(q.keys):
+            return None
         for name in names:
             seg = self.segments.get(name)
-            rows = seg.candidates(qkeys) if seg is not None else ()
-            if len(rows):
-                ids += [seg.ids[r] for r in rows]
-                sketches.append(seg.sketches[rows])
-        return ids, sketches
+            if seg is None:
+                continue
+            cands, unit, cand = seg.matches(q.keys, q.counted)
+            if len(cands):
+                best = self._pick(best, q, lambda i, c=cands, ids=seg.ids: ids[c[i]], seg.ids.equal(exclude, cands),
+                                  seg.words[cands], seg.sketches[cands], unit, cand)
+        if with_pending and self._delta_keys:
+            unit, raw = [], []
+            for j, h in enumerate(q.keys.tolist()):
+                for code in self._delta_keys.get(h, ()):
+                    unit.append(j)
+                    raw.append(code)
+            if raw:
+                raw, unit = np.array(raw, np.uint32), np.array(unit, np.int64)
+                cands = np.unique(raw & ROW)
+                keep = ((raw & UNCOUNTED) == 0) & (unit >= q.counted[0]) & (unit < q.counted[1])
+                ids = [self._delta_ids[r] for r in cands]
+                entries = [self.pending[i] for i in ids]
+                best = self._pick(best, q, ids.__getitem__, np.array([i == exclude for i in ids]),
+                                  np.array([e.words for e in entries], np.uint32),
+                                  np.stack([e.sketch for e in entries]), unit[keep], np.searchsorted(cands, raw[keep]))
+        return best
 
-    def _best(self, q: np.ndarray, ids: list[str], sketches: list[np.ndarray], exclude: str | None) -> Match | None:
-        if not ids:
-            return None
-        cands = np.concatenate(sketches)
-        if exclude is not None and exclude in ids:
-            keep = np.array([x != exclude for x in ids])
-            ids, cands = [x for x in ids if x != exclude], cands[keep]
-            if not ids:
-                return None
-        sims = similarity(q, cands, self.p)
-        best = int(np.argmax(sims))
-        return Match(ids[best], float(sims[best])) if sims[best] >= self.p.threshold else None
+    def _pick(self, best, q: Entry, id_of, excluded, words, sketches, unit, cand) -> Match | None:
+        """The better of ``best`` and the best copy among these candidates (``excluded``: a mask)."""
+        s, k, j = scores(q.words, q.unit_words, unit, cand, words, q.sketch, sketches, self.p)
+        if excluded.any():  # a new version of an article is never a copy of itself
+            s, k, j = np.where(excluded, 0.0, s), np.where(excluded, 0, k), np.where(excluded, -1.0, j)
+        got = decide(s, k, j, self.p)
+        if got is not None and (best is None or got[1] > best.similarity):
+            return Match(id_of(got[0]), got[1])
+        return best
 
     def lookup(self, sig: Signature, exclude: str | None = None) -> Match | None:
-        """The most similar indexed article at or above the threshold (never ``exclude``)."""
+        """The most similar indexed article that is a copy of ``sig`` (never ``exclude``)."""
         with self._mutex:
-            ids, sketches = self._candidates(band_keys(sig, self.p), list(self.segments))
-            if self.pending:
-                for key in self.delta.query(as_minhash(sig, self.p)):
-                    ids.append(key)
-                    sketches.append(self.pending[key][1][None, :])
-            return self._best(sketch(sig, self.p), ids, sketches, exclude)
+            return self._best(Entry.of(sig, self.p), list(self.segments), exclude, with_pending=True)
 
     # ------------------------------------------------------------------ writing
     def add(self, article_id: str, sig: Signature) -> None:
         with self._mutex:
             if article_id in self.pending:
                 return
-            self.delta.insert(article_id, as_minhash(sig, self.p), check_duplication=False)
-            self.pending[article_id] = (sig.shingles, sketch(sig, self.p), band_keys(sig, self.p))
+            entry = Entry.of(sig, self.p)
+            at = len(self._delta_ids)
+            self._delta_ids.append(article_id)
+            self.pending[article_id] = entry
+            for h, flag in zip(entry.keys.tolist(), entry.uncounted.tolist()):
+                self._delta_keys.setdefault(h, []).append(at | int(UNCOUNTED) if flag else at)
 
     def publish(self, run_id: str) -> list[tuple[str, Match]]:
         """Publish this run's pending articles as one segment, under the archive lock.
@@ -289,15 +379,15 @@ class NearDupIndex:
             self._new_delta()
             return late
 
-    def _segment_of(self, name: str, entries: dict) -> Segment:
+    def _segment_of(self, name: str, entries: dict[str, Entry]) -> Segment:
         ids = list(entries)
-        return Segment.build(name, ids, [entries[i][0] for i in ids], np.stack([entries[i][1] for i in ids]),
-                             np.stack([entries[i][2] for i in ids]))
+        return Segment.build(name, ids, [entries[i].words for i in ids], np.stack([entries[i].sketch for i in ids]),
+                             [entries[i] for i in ids])
 
     def _late_copies(self, new_segments: list[str]) -> list[tuple[str, Match]]:
         late = []
-        for article_id, (_, sk, keys) in self.pending.items():
-            match = self._best(sk, *self._candidates(keys, new_segments), exclude=article_id)
+        for article_id, entry in self.pending.items():
+            match = self._best(entry, new_segments, exclude=article_id, with_pending=False)
             if match is not None:
                 late.append((article_id, match))
         return late
@@ -320,6 +410,14 @@ class NearDupIndex:
             self.backend.delete(s.name)
         logger.info("neardup index: compacted %d segments (%d articles) into %s", len(parts), len(merged), name)
 
+    def other_indexes(self) -> list[str]:
+        """Index folders of other formats or parameters in the archive (never read: ``--reindex``
+        builds this one from the ``articles`` dataset)."""
+        if self.backend is None:
+            return []
+        folders = {o.key[len(ROOT) + 1 :].split("/", 1)[0] for o in self.backend.list(ROOT + "/")}
+        return sorted(f for f in folders if f"{ROOT}/{f}/" != self.prefix)
+
     # ------------------------------------------------------------------ figures
     def __len__(self) -> int:
         return sum(len(s) for s in self.segments.values()) + len(self.pending)
@@ -331,8 +429,8 @@ class NearDupIndex:
 
 def reindex(archive, params: Params = DEFAULT, label: str | None = None) -> dict:
     """Add to the index every archived article it lacks (an archive crawled before this stage, a
-    run whose index segment could not be published, new parameters). Reads ``articles`` once,
-    in batches; indexes the newest version of each article, in crawl order."""
+    run whose index segment could not be published, new parameters or index format). Reads
+    ``articles`` once, in batches; indexes the newest version of each article, in crawl order."""
     from pipelines.neardup import signature
 
     index = NearDupIndex(archive.backend, params, owner="neardup-reindex")

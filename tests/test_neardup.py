@@ -99,24 +99,73 @@ def test_band_keys_are_the_keys_minhashlsh_stores():
     assert [int.from_bytes(h, "big") for h in lsh.keys.get("x")] == nd.band_keys(sig).tolist()
 
 
-def test_similarity_is_the_b_bit_minhash_estimator():
-    s1, s2 = nd.signature(BODY), nd.signature(syndicated())
-    expected = bBitMinHash(nd.as_minhash(s1), P.sig_bits).jaccard(bBitMinHash(nd.as_minhash(s2), P.sig_bits))
-    got = nd.similarity(nd.sketch(s1), nd.sketch(s2)[None, :])[0]
-    assert got == pytest.approx(expected)
+@pytest.mark.parametrize("bits", [1, 2, 4, 8])
+def test_packed_similarity_is_the_b_bit_minhash_estimator(bits):
+    p = dataclasses.replace(P, sig_bits=bits)
+    s1, s2, s3 = nd.signature(BODY, p), nd.signature(syndicated(), p), nd.signature(OTHER_BODY, p)
+    for other in (s2, s3):
+        expected = bBitMinHash(nd.as_minhash(s1, p), bits).jaccard(bBitMinHash(nd.as_minhash(other, p), bits))
+        unpacked = nd.similarity(nd.sketch(s1, p), nd.sketch(other, p)[None, :], p)[0]
+        packed = nd.packed_similarity(nd.pack(nd.sketch(s1, p), p), nd.pack(nd.sketch(other, p), p)[None, :], p)[0]
+        assert packed == pytest.approx(unpacked) == pytest.approx(max(0.0, min(1.0, expected)))
+    assert nd.pack(nd.sketch(s1, p), p).nbytes == p.sketch_bytes == P.num_perm * bits // 8
 
 
-def test_copy_is_similar_and_another_story_is_not():
-    base = nd.sketch(nd.signature(BODY))
-    assert nd.similarity(base, nd.sketch(nd.signature(syndicated()))[None, :])[0] >= P.threshold
-    assert nd.similarity(base, nd.sketch(nd.signature(OTHER_BODY))[None, :])[0] < 0.1
+def test_units_are_normalised_distinct_sentences_lead_first():
+    hashes, words = nd.units("Kinh tế tăng trưởng khá. Xuất khẩu tăng 8,2%; nhập khẩu giảm!\n\n"
+                             "Kinh tế TĂNG trưởng khá? Thu ngân sách đạt 52.000 tỷ đồng, bằng 80% dự toán.")
+    assert words.tolist() == [5, 5, 3, 12]  # the repeated sentence once; "52.000" and "8,2%" split no unit
+    assert hashes[0] == nd.unit_hash("kinh tế tăng trưởng khá")
+    decomposed = "Kinh t\u00ea\u0301 t\u0103ng tr\u01b0\u1edfng kh\u00e1, \u201cr\u1ea5t\u201d t\u1ed1t ."
+    assert nd.units(decomposed)[0][0] == nd.unit_hash("kinh tế tăng trưởng khá rất tốt")
+    assert nd.units("Hai từ. Ba từ đây. Một.")[1].tolist() == [3]  # shorter than unit_words: left out
+    sig = nd.signature(BODY)
+    assert sig.unit_hashes.dtype == np.uint32 and sig.words == int(sig.unit_words[1:].sum())
 
 
-def test_params_tag_names_everything_persisted_and_checks_bands():
-    assert nd.DEFAULT.tag == f"k{P.shingle}-p{P.num_perm}-s{P.seed}-b{P.bands}x{P.rows}-v{P.sig_bits}"
+def test_share_counts_verbatim_sentences_leads_left_out():
+    a = nd.signature(BODY)
+    assert nd.share(a, a) == (1.0, len(a.unit_hashes) - 1)
+    new_lead = "\n\n".join(["Một câu mở đầu hoàn toàn khác do tòa soạn khác tự viết lại cho bài này."] + STORY[1:])
+    s, k = nd.share(a, nd.signature(new_lead))
+    assert s == 1.0 and k == len(a.unit_hashes) - 1  # a rewritten lead costs nothing
+    excerpt = nd.signature("\n\n".join(STORY[:2]))  # an outlet's excerpt: the first half of the story
+    s, k = nd.share(a, excerpt)
+    assert s < P.share and k >= 2
+    s, k = nd.share(a, nd.signature(syndicated()))
+    assert P.share <= s < 1.0  # one sentence reworded
+    assert nd.share(a, nd.signature(OTHER_BODY)) == (0.0, 0)
+
+
+def test_scores_vectorised_equal_the_exact_share_and_the_rule():
+    from pipelines.neardup_index import Entry
+
+    bodies = [BODY, syndicated(), OTHER_BODY, "\n\n".join(STORY[:2]), "\n\n".join(STORY[1:])]
+    sigs = [nd.signature(b) for b in bodies]
+    q = Entry.of(sigs[0], P)
+    unit, cand = [], []
+    for c, sig in enumerate(sigs):
+        for j, h in enumerate(q.keys[: len(sigs[0].unit_hashes)].tolist()):
+            if j >= P.lead and h in sig.unit_hashes[P.lead :].tolist():
+                unit.append(j), cand.append(c)
+    s, k, j = nd.scores(q.words, q.unit_words, np.array(unit, int), np.array(cand, int),
+                        np.array([g.words for g in sigs]), q.sketch, np.stack([Entry.of(g, P).sketch for g in sigs]), P)
+    for c, sig in enumerate(sigs):
+        assert (s[c], k[c]) == pytest.approx(nd.share(sigs[0], sig))
+    assert nd.is_copy(s, k, j).tolist() == [True, True, False, False, True]
+    assert j[2] < 0.1 and nd.decide(s, k, j)[0] == 0
+
+
+def test_params_tag_names_everything_persisted_and_checks_values():
+    assert nd.DEFAULT.tag == (f"k{P.shingle}-p{P.num_perm}-s{P.seed}-bb{P.sig_bits}-u{P.unit_words}-l{P.lead}"
+                              f"-f{P.fallback_units}x{P.fallback_bands}x{P.fallback_rows}")
+    assert dataclasses.replace(P, share=0.9, threshold=0.9, min_shared_units=5).tag == P.tag  # deciding only
     with pytest.raises(ValueError, match="bands"):
         nd.Params(num_perm=64, bands=32, rows=3)
-    assert nd.candidate_probability(P.threshold) > 0.995 and nd.candidate_probability(0.05) < 0.01
+    with pytest.raises(ValueError, match="bands"):
+        nd.Params(fallback_bands=200, fallback_rows=2)
+    with pytest.raises(ValueError, match="sig_bits"):
+        nd.Params(sig_bits=3)
 
 
 # ---------------------------------------------------------------------- the index
@@ -125,21 +174,96 @@ def test_index_finds_copy_in_this_runs_delta_and_never_itself():
     sig = nd.signature(BODY)
     idx.add("aaaaaaaaaaaaaaaa", sig)
     m = idx.lookup(nd.signature(syndicated()))
-    assert m.article_id == "aaaaaaaaaaaaaaaa" and m.similarity >= P.threshold
+    assert m.article_id == "aaaaaaaaaaaaaaaa" and m.similarity >= min(P.share, P.threshold)
     assert idx.lookup(sig, exclude="aaaaaaaaaaaaaaaa") is None  # a new version of the same article
     assert idx.lookup(nd.signature(OTHER_BODY)) is None
 
 
+def _segment(ids, sigs, name="s"):
+    from pipelines.neardup_index import Entry
+
+    entries = [Entry.of(s, P) for s in sigs]
+    return Segment.build(name, ids, [e.words for e in entries], np.stack([e.sketch for e in entries]), entries)
+
+
+def _counted(sig):
+    return (P.lead, len(sig.unit_hashes))
+
+
 def test_segment_round_trip_with_hex_and_other_ids():
+    sigs = [nd.signature(BODY), nd.signature(OTHER_BODY)]
     for ids in (["0123456789abcdef", "fedcba9876543210"], ["ss:cluster_1/1", "x"]):
-        sigs = [nd.signature(BODY), nd.signature(OTHER_BODY)]
-        seg = Segment.build("s", ids, [s.shingles for s in sigs], np.stack([nd.sketch(s) for s in sigs]),
-                            np.stack([nd.band_keys(s) for s in sigs]))
+        seg = _segment(ids, sigs)
         back = Segment.from_bytes("s", seg.to_bytes(P), P)
-        assert list(back.ids) == ids
-        assert back.candidates(nd.band_keys(sigs[1])).tolist() == [1]
+        assert list(back.ids) == ids and back.nbytes == seg.nbytes
+        assert np.array_equal(back.keys, seg.keys) and np.array_equal(back.rows, seg.rows)
+        cands, unit, _ = back.matches(sigs[1].unit_hashes, _counted(sigs[1]))
+        assert cands.tolist() == [1] and sorted(unit.tolist()) == list(range(1, len(sigs[1].unit_hashes)))
     with pytest.raises(ValueError, match="built with"):
         Segment.from_bytes("s", seg.to_bytes(P), dataclasses.replace(P, shingle=4))
+
+
+def test_segment_flags_leads_and_counts_boilerplate_units_without_naming_candidates(monkeypatch):
+    import pipelines.neardup_index as ndi
+
+    sigs = [nd.signature(BODY), nd.signature(syndicated()), nd.signature(OTHER_BODY)]
+    seg = _segment([f"{i:016x}" for i in range(3)], sigs)
+    uncounted = sum(len(nd.index_keys(g)) - (len(g.unit_hashes) - P.lead) for g in sigs)
+    assert uncounted == 3 + P.fallback_bands  # one lead per article, OTHER_BODY's band keys (2 units)
+    assert int(((seg.rows & ndi.UNCOUNTED) > 0).sum()) == uncounted
+    assert np.all(np.diff(seg.keys.astype(np.int64)) >= 0)
+    q = sigs[0].unit_hashes
+    cands, unit, _ = seg.matches(q, _counted(sigs[0]))
+    assert cands.tolist() == [0, 1]
+    shared = nd.share(sigs[0], sigs[1])[1]
+    assert 0 not in unit.tolist() and len(unit) == (len(q) - 1) + shared  # no lead counted, either side
+    monkeypatch.setattr(ndi, "COMMON_UNIT", 1)  # units in 2 articles are now boilerplate: they name nobody
+    cands2, unit2, _ = seg.matches(q, _counted(sigs[0]))
+    assert cands2.tolist() == [0]  # found by its own units only
+    assert len(unit2) == len(q) - 1  # ... and the boilerplate units still counted for it
+
+
+def test_segment_merge_keeps_rows_leads_and_ids():
+    a = _segment(["000000000000000a"], [nd.signature(BODY)], "a")
+    b = _segment(["000000000000000b", "000000000000000c"], [nd.signature(OTHER_BODY), nd.signature(syndicated())], "b")
+    m = Segment.merge("m", [a, b])
+    assert list(m.ids) == ["000000000000000a", "000000000000000b", "000000000000000c"] and m.covers == ("a", "b")
+    copy = nd.signature(syndicated())
+    assert m.matches(copy.unit_hashes, _counted(copy))[0].tolist() == [0, 2]
+    assert int(((m.rows & np.uint32(1 << 31)) > 0).sum()) == 3 + P.fallback_bands  # leads, OTHER_BODY's bands
+
+
+def test_a_body_of_few_units_is_also_found_by_its_band_keys():
+    """A list of items without full stops is one unit: a copy with a word changed in it shares no
+    unit with it, and is found by the fallback LSH band keys and the Jaccard path."""
+    items = ["Nhóm P A K mang đến bản phối mới cho nhạc phẩm Sắc màu của nhạc sĩ Trần Tiến",
+             "Chàng trai trẻ trưởng thành từ Giọng hát Việt ra mắt ca khúc Nước mắt trong tim",
+             "Phần biểu diễn của Trang Nhung cùng ca khúc Không thể và có thể tạo nên ý kiến trái chiều",
+             "Hoàng Quyên rực rỡ cùng ca khúc Ngày nắng trong đêm nhạc cuối tuần tại thành phố"]
+    original = nd.signature(" ".join(items))
+    copy = nd.signature(" ".join(items).replace("bản phối mới", "bản phối rất mới"))
+    assert len(original.unit_hashes) == 1 and nd.share(original, copy) == (0.0, 0)
+    assert len(nd.index_keys(original)) == 1 + P.fallback_bands
+    assert len(nd.index_keys(nd.signature(BODY))) == len(nd.signature(BODY).unit_hashes)  # enough units: none
+    idx = NearDupIndex(None)
+    idx.add("aaaaaaaaaaaaaaaa", original)
+    for published in (False, True):
+        if published:
+            idx.publish("r")
+        m = idx.lookup(copy)
+        assert m.article_id == "aaaaaaaaaaaaaaaa" and m.similarity >= P.threshold
+        assert idx.lookup(nd.signature(OTHER_BODY)) is None
+
+
+def test_index_of_another_format_or_parameters_is_never_read(tmp_path):
+    archive = open_archive(str(tmp_path / "a"))
+    old = _segment(["aaaaaaaaaaaaaaaa"], [nd.signature(BODY)])
+    other = dataclasses.replace(P, unit_words=4)
+    archive.backend.put_bytes(index_prefix(other) + "seg-x-00000.npz", old.to_bytes(other))
+    archive.backend.put_bytes("_state/neardup/v1-k5-p256-s20131023-b32x3-v8/seg-x-00000.npz", b"format 1")
+    idx = NearDupIndex(archive.backend)
+    assert idx.refresh() == [] and idx.lookup(nd.signature(syndicated())) is None
+    assert idx.other_indexes() == ["v1-k5-p256-s20131023-b32x3-v8", index_prefix(other).split("/")[-2]]
 
 
 def test_index_persists_across_runs_on_local_disk(tmp_path):
@@ -149,7 +273,7 @@ def test_index_persists_across_runs_on_local_disk(tmp_path):
     first.add("aaaaaaaaaaaaaaaa", nd.signature(BODY))
     assert first.publish("run1") == []
     [key] = [o.key for o in archive.backend.list(index_prefix())]
-    assert key.startswith("_state/neardup/v1-") and key.endswith("seg-run1-00000.npz")
+    assert key.startswith(f"_state/neardup/v2-{P.tag}/") and key.endswith("seg-run1-00000.npz")
 
     later = NearDupIndex(archive.backend)
     assert later.refresh() == [key] and len(later) == 1
@@ -251,7 +375,7 @@ def test_pipeline_drops_copy_records_it_and_publishes_the_index(tmp_path):
     assert len(dup) == 1
     assert dup[0]["article_id"] == "aaaaaaaaaaaaaaaa" and dup[0]["method"] == "near"
     assert dup[0]["duplicate_url"] == "https://newspaper.example/2.html" and dup[0]["source"] == "newspaper"
-    assert P.threshold <= dup[0]["similarity"] <= 1.0
+    assert min(P.share, P.threshold) <= dup[0]["similarity"] <= 1.0
     later = NearDupIndex(archive.backend)
     later.refresh()
     assert len(later) == 1  # the kept story only
@@ -263,6 +387,18 @@ def test_pipeline_drops_copy_records_it_and_publishes_the_index(tmp_path):
     assert reindex(archive) == {"indexed_before": 1, "added": 0, "too_short": 0, "segments": 1}
 
 
+def test_pipeline_warns_when_only_an_index_of_another_format_exists(tmp_path, caplog):
+    from crawler.session import release
+
+    archive = open_archive(str(tmp_path / "archive"))
+    archive.backend.put_bytes("_state/neardup/v1-k5-p256-s20131023-b32x3-v8/seg-x-00000.npz", b"format 1")
+    with caplog.at_level("WARNING", logger="pipelines.neardup"):
+        _, session, stage = _stage(tmp_path, RUN_ID="20261101T080000Z-cccccc")
+    assert "--reindex" in caplog.text and "v1-k5-p256-s20131023-b32x3-v8" in caplog.text
+    stage.close_spider()
+    release(session)
+
+
 def test_pipeline_settings(tmp_path):
     with pytest.raises(NotConfigured):
         nd.NearDupPipeline.from_crawler(get_crawler(settings_dict={"NEARDUP_ENABLED": False}))
@@ -270,6 +406,9 @@ def test_pipeline_settings(tmp_path):
         nd.NearDupPipeline.from_crawler(get_crawler(settings_dict={"NEARDUP_THRESHOLD": 1.5}))
     stage = nd.NearDupPipeline.from_crawler(get_crawler(settings_dict={"NEARDUP_THRESHOLD": 0.7}))
     assert stage.params.threshold == 0.7 and stage.params.tag == P.tag
+    with pytest.raises(ValueError, match="NEARDUP_SHARE"):
+        nd.NearDupPipeline.from_crawler(get_crawler(settings_dict={"NEARDUP_SHARE": 0}))
+    assert nd.NearDupPipeline.from_crawler(get_crawler(settings_dict={"NEARDUP_SHARE": 0.8})).params.share == 0.8
 
 
 def test_duplicates_subcommand_lists_and_shows_a_story(tmp_path):

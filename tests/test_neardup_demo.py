@@ -15,6 +15,7 @@ from urllib.parse import urlsplit
 import pytest
 
 from crawler.demo.world import build_world
+from pipelines.neardup import DEFAULT
 from storage import open_archive
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -78,7 +79,7 @@ def check_syndication(world, articles, dups):
         [syndicated] = group - expected  # the page the world made as a copy
         if world.get(syndicated[1]).syndication == "near":
             assert copies[copy]["method"] == "near", copies[copy]
-            assert copies[copy]["similarity"] >= 0.62
+            assert copies[copy]["similarity"] >= min(DEFAULT.share, DEFAULT.threshold)
             near_members.add(copy)
     assert {k for k, d in copies.items() if d["method"] == "near"} == near_members  # no other story merged
     assert len(near_members) == 6
