@@ -7,6 +7,7 @@ by its process id (``stop``); ``start`` again reuses the same data and ports (ou
 
 from __future__ import annotations
 
+import ctypes
 import json
 import os
 import secrets
@@ -39,6 +40,19 @@ def _free_ports(n: int) -> list[int]:
         for s in socks:
             s.close()
     return ports
+
+
+
+def die_with_parent() -> None:
+    """In the child before exec: SIGKILL it when the process that started it dies (Linux).
+
+    A test worker killed by a timeout never reaches its fixture's teardown; without this its
+    server would outlive it. Teardown still stops the server by pid in every normal case.
+    """
+    try:
+        ctypes.CDLL("libc.so.6", use_errno=True).prctl(1, signal.SIGKILL)  # PR_SET_PDEATHSIG
+    except OSError:
+        pass
 
 
 class SeaweedS3:
@@ -87,7 +101,7 @@ class SeaweedS3:
                "-s3.port.iceberg=0", "-s3.port.lance=0", f"-s3.config={self.workdir / 's3.json'}"]
         with open(self.log, "ab") as log:
             self.proc = subprocess.Popen(cmd, stdout=log, stderr=subprocess.STDOUT, cwd=self.workdir,
-                                         start_new_session=True)
+                                         start_new_session=True, preexec_fn=die_with_parent)
         deadline = time.monotonic() + timeout
         client = self.client()
         while True:
