@@ -25,7 +25,7 @@ from crawler.middlewares.safety import is_public
 from crawler.oplock import LOCK_KEY, CrawlLock, CrawlLocked
 from crawler.seen import SeenRecorder, SeenState
 from crawler.sources import Source, SourceError
-from crawler.spiders.news import SpiderArgumentError, parse_arguments
+from crawler.spiders.arguments import SpiderArgumentError, parse_arguments
 from storage.backends.local import LocalBackend
 from storage.errors import InvalidRow
 from storage.rows import check_name, partition_of

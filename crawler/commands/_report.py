@@ -49,7 +49,7 @@ def error(message: str) -> None:
 def preflight(settings, names: list[str], spider_args: dict):
     """Everything checkable before a crawl. Returns ``(parsed args, archive)`` or an exit code."""
     from crawler.sources import SourceError, registry
-    from crawler.spiders.news import SpiderArgumentError, parse_arguments
+    from crawler.spiders.arguments import SpiderArgumentError, parse_arguments
     from storage import ArchiveConfigError, ArchiveError, open_archive
 
     try:
