@@ -51,4 +51,5 @@ class Command(ScrapyCommand):
         if opts.once or opts.run:
             self.exitcode = work(self.settings, config, opts.run or None, only)
         else:
-            self.exitcode = serve(self.settings, config, sys.argv[1:])
+            argv = sys.argv[1:]  # Scrapy's command line took the command name out of sys.argv
+            self.exitcode = serve(self.settings, config, argv if argv[:1] == ["worker"] else ["worker", *argv])

@@ -7,7 +7,9 @@
 Needs Debian's ``redis-server``. The demo sites (``--articles`` of them) are served by a
 separate process on 127.0.0.1; every crawl writes a fresh local archive; workers are started
 (``scrapy worker --once``) before the coordinator, as services would be waiting. Throughput is
-article pages fetched per second of the coordinator's wall time (seeding to report).
+article pages fetched per second of the coordinator's wall time (seeding to report); CPU is that
+of the crawling processes (coordinator, workers) and of Redis, per article page: on a shared,
+busy machine it is the steadier figure.
 """
 
 from __future__ import annotations
@@ -115,6 +117,19 @@ def crawl(tmp: Path, base_url: str, redis_url: str | None, workers: int, extra: 
     env.pop("DISTRIBUTED", None)
     if redis_url:
         env.update(DISTRIBUTED="1", REDIS_URL=redis_url)
+    import resource
+
+    def cpu() -> float:
+        usage = resource.getrusage(resource.RUSAGE_CHILDREN)  # children that ended: workers, coordinator
+        seconds = usage.ru_utime + usage.ru_stime
+        if redis_url:
+            import redis
+
+            info = redis.Redis.from_url(redis_url).info("cpu")
+            seconds += info["used_cpu_user"] + info["used_cpu_sys"]
+        return seconds
+
+    cpu_before = cpu()
     procs = [subprocess.Popen([*SCRAPY, "worker", "--once", *extra], cwd=ROOT, env=env, stdout=subprocess.DEVNULL,
                               stderr=subprocess.DEVNULL) for _ in range(workers if redis_url else 0)]
     time.sleep(3 if procs else 0)  # let them wait for the run, as services do
@@ -124,6 +139,7 @@ def crawl(tmp: Path, base_url: str, redis_url: str | None, workers: int, extra: 
     wall = time.monotonic() - started
     for p in procs:
         p.wait(120)
+    cpu_s = cpu() - cpu_before
     from storage import open_archive
 
     runs = open_archive(str(archive)).read_table("runs").to_pylist()
@@ -131,7 +147,8 @@ def crawl(tmp: Path, base_url: str, redis_url: str | None, workers: int, extra: 
     archived = sum(r["articles_archived"] for r in runs)
     return {"mode": f"{workers} worker(s)" if redis_url else "1 process", "exit": done.returncode,
             "wall_s": round(wall, 1), "article_pages": pages, "archived": archived,
-            "pages_per_s": round(pages / wall, 1)}
+            "pages_per_s": round(pages / wall, 1), "cpu_s": round(cpu_s, 1),
+            "cpu_ms_per_page": round(1000 * cpu_s / max(1, pages), 1)}
 
 
 def main(argv=None) -> None:

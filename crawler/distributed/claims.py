@@ -10,10 +10,12 @@ session's claims are wrapped (``ArchiveSession.wrap_claims``) by :class:`SharedC
    worker's request was handed back and is fetched again;
 3. the worker's own run (journal, published segments): as in a single process.
 
-If Redis does not answer, step 2 is skipped and counted (``unshared``, noted in the report):
-the archive stays exact anyway, because publishing a segment decides duplicates again under
-the archive lock (``storage/publish.py``); only the report may then call archived a copy the
-archive records as a duplicate.
+While Redis does not answer, articles wait before the dedupe step (:class:`WaitForRedisPipeline`),
+so decisions stay shared through a short outage. If Redis fails between that wait and the claim,
+or the worker gives the run up, step 2 is skipped and counted (``unshared``, noted in the report):
+the archive stays exact anyway, because publishing a segment decides duplicates again under the
+archive lock (``storage/publish.py``); only the report may then call archived a copy the archive
+records as a duplicate.
 """
 
 from __future__ import annotations

@@ -213,8 +213,9 @@ class Coordinator:
             self._beating.set()
         self.rows = self._rows(outcome)
         if outcome != "drained":
+            marked = "interrupted" if outcome == "shutdown" else "failed"
             self.failure = f"run {self.run_id}: {FAILURES.get(outcome, outcome)}; the report marks every source " \
-                           f"failed. What was archived is kept; run `scrapy crawlall` again for the rest."
+                           f"{marked}. What was archived is kept; run `scrapy crawlall` again for the rest."
         code = EXIT_OK
         if self.session is not None:
             for row in self.rows:

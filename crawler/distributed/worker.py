@@ -164,6 +164,9 @@ def work(settings, config, run_id: str | None, only: list[str]) -> int:
 
 def serve(settings, config, argv: list[str]) -> int:
     """Crawl every run, each in a child ``scrapy worker --once --run <id>``, until stopped."""
+    from scrapy.utils.log import configure_logging
+
+    configure_logging(settings)
     link = Link(connect(config))
     stopping = {"now": False}
     child: dict = {"proc": None}
