@@ -35,7 +35,9 @@ eval: $(STAMP)
 # Throughput, memory and archive size (docs/BENCHMARKS.md); not part of `make test`.
 # BENCH_ARTICLES=2000 BENCH_ARTICLES_LARGE=0 BENCH_QUERY_ARTICLES=100000 make bench   for a quick run
 bench: $(STAMP)
-	$(BIN)/python -m pip install --quiet --disable-pip-version-check --no-deps -r benchmarks/requirements.txt
+	$(BIN)/python -m pip install --quiet --disable-pip-version-check --no-deps py-spy==0.4.3
+	$(BIN)/python -m pip install --quiet --disable-pip-version-check --no-deps --upgrade \
+		--target $(VENV)/bench-peer -r benchmarks/requirements.txt
 	$(BIN)/python -m benchmarks.perf
 
 clean:

@@ -181,6 +181,10 @@ def run(kind: str, pages: list[dict]) -> dict:
     if kind == "peer":
         import warnings
 
+        peer_dir = Path(sys.executable).parents[1] / "bench-peer"     # see benchmarks/requirements.txt
+        if peer_dir.is_dir():
+            sys.path.append(str(peer_dir))
+
         warnings.filterwarnings("ignore")
         import newspaper
 
