@@ -34,7 +34,6 @@ class ArchivePipeline:
     def __init__(self, crawler, flush_items: int):
         self.crawler = crawler
         self.flush_items = flush_items
-        self.pending = 0
 
     @classmethod
     def from_crawler(cls, crawler):
@@ -51,9 +50,9 @@ class ArchivePipeline:
             return {"article_id": row["article_id"], "url": row["url"]}
         spider.session.accept("articles", row)
         stats.inc_value("archive/articles_accepted")
-        self.pending += 1
-        if self.pending >= self.flush_items and spider.session.run is not None:
-            spider.session.run.flush()
-            self.pending = 0
+        run = spider.session.run
+        # the run's buffer is shared by every crawler of the process (crawlall): count it, not ours
+        if run is not None and run.pending_rows >= self.flush_items:
+            run.flush()
         # What continues to Scrapy's item signals and exporters: the row, without page bytes.
         return row
