@@ -171,6 +171,8 @@ class Agent:
                 self._abort("coordinator_gone", "the coordinator's heartbeat is gone (it died?)")
                 return
             self.flush()
+            for crawler in list(self.crawlers.values()):
+                crawler.reconcile()
             if time.monotonic() - self._last_partials >= 5.0:
                 self.push_partials()
         except RedisDown:

@@ -25,10 +25,13 @@ class RedisDown(Exception):
 
 def connect(config) -> redis.Redis:
     """A client with short timeouts (at most 5 s, a third of the lease): a worker's reactor thread
-    never waits on Redis long enough to lose its lease."""
+    never waits on Redis long enough to lose its lease. No automatic retry: a script whose answer
+    was lost may have run (a claim retried would find its own claim and call the article a
+    duplicate of itself); :class:`Link` fails the call, and each caller knows what a lost answer
+    means (a lost lease is handed back by ``DistributedScheduler.reconcile``)."""
     timeout = max(0.5, min(5.0, config.lease_ttl / 3))
     return redis.Redis.from_url(config.redis_url, socket_timeout=timeout, socket_connect_timeout=timeout,
-                                retry=Retry(NoBackoff(), 1), health_check_interval=30)
+                                retry=Retry(NoBackoff(), 0), health_check_interval=30)
 
 
 def server_id(client) -> str:

@@ -158,6 +158,19 @@ class DistributedScheduler(RedisScheduler):
             self.queue.push_unless_seen(self._unpushed[0], self.df)
             self._unpushed.pop(0)
 
+    def reconcile(self) -> None:
+        """Hand back leases Redis holds for this crawler that it does not know about: a pop whose
+        answer was lost with the connection (called by the agent on each tick, on the reactor, so
+        every pop that returned is already in ``_leased``)."""
+        known = set(self._leased.values()) | set(self._unacked)
+        prefix = f"{self.spider.name}|"
+        held = [f.decode() for f in self.agent.link.call(self.server.hkeys, self.queue.lease_key)]
+        orphans = [f for f in held if f.startswith(prefix) and f not in known]
+        if orphans:
+            n = self.queue.requeue(orphans)
+            logger.warning("%s: handed back %d request(s) whose lease was taken while the answer was lost",
+                           self.spider.name, n)
+
     def take_acks(self) -> list[str]:
         """The leases to acknowledge now (none while a request waits to be queued)."""
         if self._unpushed or not self._unacked:
