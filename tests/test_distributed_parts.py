@@ -256,3 +256,24 @@ def test_request_filter_memory_per_url_is_bounded_and_expires(redis_server):
     print(f"request filter: {per_url:.1f} B/URL (scrapy-redis set: {theirs_per_url:.1f} B/URL)")
     assert per_url < 30 and theirs_per_url > 60 and ttls == {True}
     theirs.clear()
+
+
+def test_a_lease_whose_answer_was_lost_is_handed_back(redis_server):
+    """A pop that ran in Redis but whose answer the worker never read (connection lost, Redis
+    restarted with its data) would hold a request forever: the worker's next tick hands it back."""
+    from types import SimpleNamespace
+
+    from crawler.distributed.scheduler import DistributedScheduler
+
+    config, client, link, scripts, keys, state = world(redis_server)
+    q = queue_for(state, client, link, scripts, "A")
+    for i in range(3):
+        q.push(scrapy.Request(f"http://x/{i}", callback=Spider().parse_listing))
+    known = q.pop_leased()
+    q.pop_leased()  # "lost": nobody keeps its answer
+    scheduler = DistributedScheduler.__new__(DistributedScheduler)
+    scheduler.spider, scheduler.server, scheduler.queue = q.spider, client, q
+    scheduler.agent = SimpleNamespace(link=link)
+    scheduler._leased, scheduler._unacked = {known[0]: known[1]}, []
+    scheduler.reconcile()
+    assert [f.decode() for f in client.hkeys(state.rk.lease("A"))] == [known[1]] and len(q) == 2
