@@ -10,6 +10,14 @@ def test_nfc():
     assert r.nfc(unicodedata.normalize("NFD", "Nghị định")) == "Nghị định"
 
 
+def test_fix_text_composes_and_repairs_mojibake_only_when_bad():
+    good = "Giá 1.000 USD – “tăng” 5%"
+    assert r.fix_text(good) is good
+    assert r.fix_text(unicodedata.normalize("NFD", "Nghị định")) == "Nghị định"
+    assert r.fix_text("Viá»‡t Nam") == "Việt Nam"
+    assert r.clean_text("Kinh táº¿ Viá»‡t Nam") == "Kinh tế Việt Nam"
+
+
 def test_zero_width_removed():
     assert r.remove_zero_width("tháng 9.\ufeff Đây\u200b") == "tháng 9. Đây"
 

@@ -10,6 +10,9 @@ import html as htmllib
 import re
 import unicodedata
 
+import ftfy
+from ftfy.badness import badness, is_bad
+
 # --------------------------------------------------------------------------- text rules
 
 _ZERO_WIDTH = re.compile(r"[\u200b-\u200f\u2028\u2029\u202a-\u202e\u2060-\u2064\ufeff\u00ad]")
@@ -19,7 +22,46 @@ _ENTITY = re.compile(r"&(?:#\d{2,7}|#x[0-9a-fA-F]{2,6}|[a-zA-Z][a-zA-Z0-9]{1,31}
 
 def nfc(text: str) -> str:
     """Canonical composition: 'Việt' typed with combining marks equals the precomposed one."""
-    return unicodedata.normalize("NFC", text)
+    return text if unicodedata.is_normalized("NFC", text) else unicodedata.normalize("NFC", text)
+
+
+# The lead byte of a 2/3-byte UTF-8 sequence read as windows-1252/latin-1, followed by what a
+# continuation byte becomes there. Correct Vietnamese or Western text almost never has these pairs;
+# ftfy (slow) only looks at lines that do.
+_MOJIBAKE_HINT = re.compile(
+    "[ÃÂÄÅÆÐÑáâãäåæçèéêëìíîïðñòóôõö][\u0080-\u00bf\u0152\u0153\u0160\u0161\u0178\u017d\u017e\u0192"
+    "\u02c6\u02dc\u2013\u2014\u2018-\u201e\u2020-\u2022\u2026\u2030\u2039\u203a\u20ac\u2122]"
+)
+
+
+def repair_mojibake(text: str) -> str:
+    """Undo UTF-8-read-as-windows-1252 damage ('Viá»‡t'), only where ftfy says it is damage.
+
+    Works line by line, so one bad line (a copied title) is fixed without
+    touching the rest; lines without a mojibake-looking pair are not even shown
+    to ftfy, and correct text is returned as the same object.
+    """
+    if not _MOJIBAKE_HINT.search(text):
+        return text
+    out = []
+    for line in text.split("\n"):
+        if _MOJIBAKE_HINT.search(line) and is_bad(line):
+            fixed = ftfy.fix_encoding(line)
+            if badness(fixed) < badness(line):
+                line = fixed
+        out.append(line)
+    return "\n".join(out)
+
+
+def fix_text(text: str) -> str:
+    """NFC, then mojibake repair (NFC again when something was repaired).
+
+    This used to run over the whole decoded page in :mod:`pipelines.decode`;
+    here it only sees the extracted text fields.
+    """
+    text = nfc(text)
+    repaired = repair_mojibake(text)
+    return text if repaired is text else nfc(repaired)
 
 
 def remove_zero_width(text: str) -> str:
@@ -51,7 +93,7 @@ def clean_text(text: str | None) -> str | None:
     """All text rules in order; None stays None, empty becomes None."""
     if text is None:
         return None
-    text = normalize_spaces(remove_zero_width(nfc(unescape_entities(text))))
+    text = normalize_spaces(remove_zero_width(fix_text(unescape_entities(text))))
     return text or None
 
 
