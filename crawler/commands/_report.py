@@ -46,6 +46,25 @@ def error(message: str) -> None:
     print(f"error: {message}", file=sys.stderr, flush=True)
 
 
+def take_crawl_lock(archive, owner: str, run_id: str, settings):
+    """The archive's crawl lock, or the exit code to stop with (the reason already printed)."""
+    from crawler.oplock import CrawlLock, CrawlLocked
+    from storage import ArchiveError
+
+    lock = CrawlLock(archive.backend, owner=owner, run_id=run_id, ttl=settings.getfloat("CRAWL_LOCK_TTL", 900))
+    try:
+        lock.acquire()
+    except CrawlLocked as exc:
+        error(str(exc))
+        return EXIT_LOCKED
+    except ArchiveError as exc:
+        error(f"could not take the crawl lock: {exc}")
+        return EXIT_ARCHIVE
+    if lock.took_over:
+        logger.warning("%s (what it journaled on this machine is published by this run)", lock.took_over)
+    return lock
+
+
 def preflight(settings, names: list[str], spider_args: dict):
     """Everything checkable before a crawl. Returns ``(parsed args, archive)`` or an exit code."""
     from crawler.sources import SourceError, registry
@@ -135,9 +154,7 @@ class RunLog:
 
 def run_crawl(settings, names: list[str], spider_args: dict | None, title: str, owner: str) -> int:
     """Crawl ``names`` in one process and one archive run; print the report; return the exit code."""
-    from crawler.oplock import CrawlLock, CrawlLocked
     from crawler.session import finished_sessions, process_run_id
-    from storage import ArchiveError
 
     spider_args = dict(spider_args or {})
     checked = preflight(settings, names, spider_args)
@@ -148,18 +165,10 @@ def run_crawl(settings, names: list[str], spider_args: dict | None, title: str, 
     settings.set("RUN_ID", run_id, priority="cmdline")
     lock = runlog = None
     if not parsed["dry_run"]:
-        lock = CrawlLock(archive.backend, owner=owner, run_id=run_id, ttl=settings.getfloat("CRAWL_LOCK_TTL", 900))
-        try:
-            lock.acquire()
-        except CrawlLocked as exc:
-            error(str(exc))
-            return EXIT_LOCKED
-        except ArchiveError as exc:
-            error(f"could not take the crawl lock: {exc}")
-            return EXIT_ARCHIVE
+        lock = take_crawl_lock(archive, owner, run_id, settings)
+        if isinstance(lock, int):
+            return lock
         runlog = RunLog(archive, run_id, settings.get("LOG_FILE_LEVEL") or "INFO").start()
-        if lock.took_over:
-            logger.warning("%s (what it journaled on this machine is published by this run)", lock.took_over)
     started: dict[str, str] = {}
     try:
         process = CrawlerProcess(settings)

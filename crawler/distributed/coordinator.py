@@ -98,11 +98,9 @@ async def _requests(spider) -> list:
 
 
 def coordinate(settings, names: list[str], spider_args: dict | None) -> int:
-    from crawler.commands._report import EXIT_ARCHIVE, EXIT_LOCKED, EXIT_USAGE, RunLog, error, preflight
-    from crawler.oplock import CrawlLock, CrawlLocked
+    from crawler.commands._report import EXIT_USAGE, RunLog, error, preflight, take_crawl_lock
     from crawler.runreport import print_report, summary_line
     from crawler.session import process_run_id
-    from storage import ArchiveError
 
     from scrapy.utils.log import configure_logging
 
@@ -130,16 +128,9 @@ def coordinate(settings, names: list[str], spider_args: dict | None) -> int:
         return EXIT_REDIS
     run_id = settings.get("RUN_ID") or process_run_id()
     settings.set("RUN_ID", run_id, priority="cmdline")
-    lock = CrawlLock(archive.backend, owner="scrapy crawlall (distributed)", run_id=run_id,
-                     ttl=settings.getfloat("CRAWL_LOCK_TTL", 900))
-    try:
-        lock.acquire()
-    except CrawlLocked as exc:
-        error(str(exc))
-        return EXIT_LOCKED
-    except ArchiveError as exc:
-        error(f"could not take the crawl lock: {exc}")
-        return EXIT_ARCHIVE
+    lock = take_crawl_lock(archive, "scrapy crawlall (distributed)", run_id, settings)
+    if isinstance(lock, int):
+        return lock
     runlog = RunLog(archive, run_id, settings.get("LOG_FILE_LEVEL") or "INFO").start()
     coordinator = Coordinator(settings, config, link, archive, names, spider_args, run_id)
     code = EXIT_REDIS
