@@ -17,7 +17,8 @@ by (key, row). Kept as they are in memory. A lookup is one binary search per que
 segment (O(keys log N)), then one vectorised verification of the articles found
 (:func:`pipelines.neardup.scores`); a unit found in more than ``COMMON_UNIT`` articles of a
 segment (site boilerplate) makes nobody a candidate but still counts for the candidates other
-units found. This run's articles not yet published sit in a dict from key to their positions.
+units found. This run's articles not yet published are folded into in-memory segments every
+``FOLD`` articles (searched the same way); the last few sit in a dict from key to their positions.
 
 Format 1 (``v1-...``, MinHash LSH bands + 8-bit sketches) is not read: ``scrapy archive
 duplicates --reindex`` builds this one from the ``articles`` dataset.
@@ -263,9 +264,7 @@ class NearDupIndex:
         self.last_refresh = 0.0
 
     def _new_delta(self) -> None:
-        self.pending: dict[str, Entry] = {}  # id -> what the index keeps of it, in arrival order
-        self._delta_ids: list[str] = []
-        self._delta_keys: dict[int, list[int]] = {}  # key -> positions in _delta_ids (| UNCOUNTED)
+        self.pending = _Pending()  # this run's articles not yet published, in arrival order
 
     # ------------------------------------------------------------------ reading
     def refresh(self) -> list[str]:
@@ -304,21 +303,21 @@ class NearDupIndex:
             if len(cands):
                 best = self._pick(best, q, lambda i, c=cands, ids=seg.ids: ids[c[i]], seg.ids.equal(exclude, cands),
                                   seg.words[cands], seg.sketches[cands], unit, cand)
-        if with_pending and self._delta_keys:
-            unit, raw = [], []
-            for j, h in enumerate(q.keys.tolist()):
-                for code in self._delta_keys.get(h, ()):
-                    unit.append(j)
-                    raw.append(code)
-            if raw:
-                raw, unit = np.array(raw, np.uint32), np.array(unit, np.int64)
-                cands = np.unique(raw & ROW)
-                keep = ((raw & UNCOUNTED) == 0) & (unit >= q.counted[0]) & (unit < q.counted[1])
-                ids = [self._delta_ids[r] for r in cands]
-                entries = [self.pending[i] for i in ids]
+        if with_pending and len(self.pending):
+            for seg in self.pending.folded:  # vectorised, like published segments (COMMON_UNIT cap)
+                cands, unit, cand = seg.matches(q.keys, q.counted)
+                if len(cands):
+                    best = self._pick(best, q, lambda i, c=cands, ids=seg.ids: ids[c[i]],
+                                      seg.ids.equal(exclude, cands), seg.words[cands], seg.sketches[cands], unit, cand)
+            found = self.pending.tail_matches(q.keys, q.counted)
+            if found is not None:
+                cands, unit, cand = found
+                tail = self.pending.tail
+                ids = [tail[r][0] for r in cands.tolist()]
+                entries = [tail[r][1] for r in cands.tolist()]
                 best = self._pick(best, q, ids.__getitem__, np.array([i == exclude for i in ids]),
                                   np.array([e.words for e in entries], np.uint32),
-                                  np.stack([e.sketch for e in entries]), unit[keep], np.searchsorted(cands, raw[keep]))
+                                  np.stack([e.sketch for e in entries]), unit, cand)
         return best
 
     def _pick(self, best, q: Entry, id_of, excluded, words, sketches, unit, cand) -> Match | None:
@@ -341,12 +340,7 @@ class NearDupIndex:
         with self._mutex:
             if article_id in self.pending:
                 return
-            entry = Entry.of(sig, self.p)
-            at = len(self._delta_ids)
-            self._delta_ids.append(article_id)
-            self.pending[article_id] = entry
-            for h, flag in zip(entry.keys.tolist(), entry.uncounted.tolist()):
-                self._delta_keys.setdefault(h, []).append(at | int(UNCOUNTED) if flag else at)
+            self.pending.add(article_id, Entry.of(sig, self.p))
 
     def publish(self, run_id: str) -> list[tuple[str, Match]]:
         """Publish this run's pending articles as one segment, under the archive lock.
@@ -357,7 +351,7 @@ class NearDupIndex:
             if not self.pending:
                 return []
             if self.backend is None:
-                late, entries = [], self.pending
+                late, entries = [], dict(self.pending.items())
                 seg = self._segment_of(f"mem-{run_id}-{self._seq}", entries)
             else:
                 with self.backend.lock(f"{self.owner} run={run_id}", timeout=self.lock_timeout):
@@ -425,6 +419,89 @@ class NearDupIndex:
     @property
     def nbytes(self) -> int:
         return sum(s.nbytes for s in self.segments.values())
+
+
+# ---------------------------------------------------------------------- pending articles
+FOLD = 2048  # pending articles folded into one in-memory segment (searched vectorised, compact)
+
+
+class _Pending:
+    """This run's articles not yet published, in arrival order: every ``FOLD`` of them folded
+    into an in-memory :class:`Segment` (plus the columns that rebuild their :class:`Entry`:
+    keys in order, counted range, unit words), the last few in a dict from key to positions.
+    Both sides name candidates as a segment does (a key in more than ``COMMON_UNIT`` articles of
+    a fold names nobody, but still counts for the candidates other keys found)."""
+
+    def __init__(self):
+        self.folded: list[Segment] = []
+        self._cols: list[tuple] = []  # per fold: (keys, key offsets, counted (n x 2), unit words, offsets)
+        self._where: dict[str, int] = {}  # id -> position in arrival order
+        self.tail: list[tuple[str, Entry]] = []
+        self._tail_keys: dict[int, list[int]] = {}  # key -> positions in tail (| UNCOUNTED)
+
+    def __len__(self) -> int:
+        return len(self._where)
+
+    def __contains__(self, article_id) -> bool:
+        return article_id in self._where
+
+    def add(self, article_id: str, entry: Entry) -> None:
+        self._where[article_id] = len(self._where)
+        at = len(self.tail)
+        self.tail.append((article_id, entry))
+        for h, flag in zip(entry.keys.tolist(), entry.uncounted.tolist()):
+            self._tail_keys.setdefault(h, []).append(at | int(UNCOUNTED) if flag else at)
+        if len(self.tail) >= FOLD:
+            self._fold()
+
+    def _fold(self) -> None:
+        ids = [a for a, _ in self.tail]
+        entries = [e for _, e in self.tail]
+        self.folded.append(Segment.build(f"pending-{len(self.folded)}", ids, [e.words for e in entries],
+                                         np.stack([e.sketch for e in entries]), entries))
+        self._cols.append((np.concatenate([e.keys for e in entries]).astype(np.uint32),
+                           np.cumsum([0] + [len(e.keys) for e in entries]).astype(np.int64),
+                           np.array([e.counted for e in entries], np.int32).reshape(-1, 2),
+                           np.concatenate([e.unit_words for e in entries]).astype(np.uint32),
+                           np.cumsum([0] + [len(e.unit_words) for e in entries]).astype(np.int64)))
+        self.tail, self._tail_keys = [], {}
+
+    def tail_matches(self, qkeys: np.ndarray, counted: tuple[int, int]):
+        """As :meth:`Segment.matches` over the tail, or None when it names no candidate."""
+        if not self._tail_keys:
+            return None
+        unit, raw, common = [], [], []
+        for j, h in enumerate(qkeys.tolist()):
+            codes = self._tail_keys.get(h)
+            if not codes:
+                continue
+            if len(codes) > COMMON_UNIT:
+                common.append(j)
+                continue
+            unit.extend([j] * len(codes))
+            raw.extend(codes)
+        if not raw:
+            return None
+        raw, unit = np.array(raw, np.uint32), np.array(unit, np.int64)
+        cands = np.unique(raw & ROW)
+        keep = ((raw & UNCOUNTED) == 0) & (unit >= counted[0]) & (unit < counted[1])
+        unit, cand = unit[keep], np.searchsorted(cands, raw[keep])
+        for j in common:  # boilerplate: counted for the candidates found
+            if not counted[0] <= j < counted[1]:
+                continue
+            block = np.array([c for c in self._tail_keys[int(qkeys[j])] if not c & int(UNCOUNTED)], np.uint32)
+            found = np.flatnonzero(np.isin(cands, block))
+            unit = np.concatenate([unit, np.full(len(found), j)])
+            cand = np.concatenate([cand, found])
+        return cands, unit, cand
+
+    def items(self):
+        """``(article id, Entry)`` of every pending article, in arrival order."""
+        for seg, (keys, ko, counted, uw, uo) in zip(self.folded, self._cols):
+            for r in range(len(seg)):
+                yield seg.ids[r], Entry(keys[ko[r] : ko[r + 1]], (int(counted[r, 0]), int(counted[r, 1])),
+                                        uw[uo[r] : uo[r + 1]], int(seg.words[r]), seg.sketches[r])
+        yield from self.tail
 
 
 def reindex(archive, params: Params = DEFAULT, label: str | None = None) -> dict:

@@ -179,6 +179,26 @@ def test_index_finds_copy_in_this_runs_delta_and_never_itself():
     assert idx.lookup(nd.signature(OTHER_BODY)) is None
 
 
+def test_pending_folded_or_in_tail_gives_same_answers_and_publishes_same_segment(monkeypatch):
+    import pipelines.neardup_index as ndi
+
+    bodies = [BODY + f"\n\nĐoạn riêng số {n} của bài viết này, dài đủ để tính." for n in range(5)] + [OTHER_BODY]
+    results, segments = [], []
+    for fold in (2, 4096):  # most pending articles folded into in-memory segments / all in the tail
+        monkeypatch.setattr(ndi, "FOLD", fold)
+        idx = NearDupIndex(None)
+        for n, body in enumerate(bodies):
+            idx.add(f"{n:016x}", nd.signature(body))
+        assert len(idx.pending) == len(bodies) and f"{0:016x}" in idx.pending
+        got = [idx.lookup(nd.signature(b), exclude=f"{n:016x}") for n, b in enumerate(bodies + [syndicated()])]
+        results.append([(m.article_id, round(m.similarity, 9)) if m else None for m in got])
+        idx.publish("t")
+        (seg,) = idx.segments.values()
+        segments.append((list(seg.ids), seg.keys.tolist(), seg.rows.tolist(), seg.words.tolist(), seg.sketches.tobytes()))
+    assert results[0] == results[1] and results[0][-1] is not None
+    assert segments[0] == segments[1]
+
+
 def _segment(ids, sigs, name="s"):
     from pipelines.neardup_index import Entry
 
