@@ -90,6 +90,7 @@ class ArchiveSession:
         self.seen_compact_files = 50
         self._versions: dict[str, dict[str, tuple[int, str]]] = {}
         self._last_full: dict[str, datetime] | None = None
+        self._last_cut_short: dict[str, datetime] = {}
         self._new_versions: dict[str, tuple[int, str]] = {}
 
     # ------------------------------------------------------------------ before a request
@@ -127,16 +128,25 @@ class ArchiveSession:
             logger.warning("could not read earlier runs: %s", exc)
             return {}
         out: dict[str, datetime] = {}
+        self._last_cut_short = {}
         for row in table.to_pylist():
             dropped = dict(row["dropped"] or [])
             notes = row["notes"] or ""
-            if row["status"] != "ok" or "max_articles" in dropped or "not_fetched" in dropped:
-                continue
             if any(word in notes for word in ("window ", "rerun of", "dry run")):
                 continue
-            if row["source"] not in out or row["started_at"] > out[row["source"]]:
-                out[row["source"]] = row["started_at"]
+            cut_short = row["status"] != "ok" or "max_articles" in dropped or "not_fetched" in dropped
+            latest = self._last_cut_short if cut_short else out
+            if row["source"] not in latest or row["started_at"] > latest[row["source"]]:
+                latest[row["source"]] = row["started_at"]
         return out
+
+    def last_run_complete(self, source: str) -> bool:
+        """True when ``source`` had a complete crawl and none cut short since: only then does a listing
+        page of known articles prove the older pages hold nothing new (a run stopped by max_articles or
+        a failure may have archived a page's newest articles and never reached the older ones)."""
+        full = self.last_full_run(source)
+        cut = self._last_cut_short.get(source)
+        return full is not None and (cut is None or cut < full)
 
     # ------------------------------------------------------------------ pipelines
     def claim(self, article_id: str, content_hash: str):

@@ -255,8 +255,9 @@ class NewsSpider(scrapy.Spider):
             if state["links"] and dated and max(dated) < self.since:
                 self._count("discovery/listing_stopped_old")
                 return None
-        elif not self.until and state["fresh"] == 0:
-            # Incremental: a page holding only known articles means older pages hold no new ones.
+        elif not self.until and state["fresh"] == 0 and self.session.last_run_complete(self.name):
+            # Incremental: after a complete crawl, a page holding only known articles means older pages
+            # hold no new ones (after a cut-short run the walk goes on to the older pages).
             self._count("discovery/listing_stopped_known")
             return None
         if page >= listing.max_pages or not state["next"] or self.limit_reached:
