@@ -7,17 +7,17 @@ by its process id (``stop``); ``start`` again reuses the same data and ports (ou
 
 from __future__ import annotations
 
-import ctypes
 import json
 import os
 import secrets
 import shutil
-import signal
 import socket
 import subprocess
 import sys
 import time
 from pathlib import Path
+
+from tests.processes import die_with_parent, stop_process
 
 
 def weed_binary() -> str | None:
@@ -40,19 +40,6 @@ def _free_ports(n: int) -> list[int]:
         for s in socks:
             s.close()
     return ports
-
-
-
-def die_with_parent() -> None:
-    """In the child before exec: SIGKILL it when the process that started it dies (Linux).
-
-    A test worker killed by a timeout never reaches its fixture's teardown; without this its
-    server would outlive it. Teardown still stops the server by pid in every normal case.
-    """
-    try:
-        ctypes.CDLL("libc.so.6", use_errno=True).prctl(1, signal.SIGKILL)  # PR_SET_PDEATHSIG
-    except OSError:
-        pass
 
 
 class SeaweedS3:
@@ -126,14 +113,7 @@ class SeaweedS3:
     def stop(self) -> None:
         """Stop the server by its process id (SIGTERM, then SIGKILL)."""
         proc, self.proc = self.proc, None
-        if proc is None or proc.poll() is not None:
-            return
-        os.kill(proc.pid, signal.SIGTERM)
-        try:
-            proc.wait(timeout=1)
-        except subprocess.TimeoutExpired:
-            os.kill(proc.pid, signal.SIGKILL)
-            proc.wait(timeout=10)
+        stop_process(proc, grace=1)
 
     def __enter__(self):
         return self.start()

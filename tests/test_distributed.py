@@ -25,6 +25,7 @@ from urllib.parse import urlsplit
 import pytest
 
 from crawler.demo.world import build_world
+from tests.processes import die_with_parent, stop_process
 
 ROOT = Path(__file__).resolve().parents[1]
 SCRAPY = [sys.executable, "-m", "scrapy"]
@@ -72,7 +73,7 @@ class RedisServer:
                "--save", "", "--appendonly", "yes" if self.persist else "no", "--appendfsync", "always",
                "--daemonize", "no", "--logfile", str(self.workdir / "redis.log")]
         self.proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-                                     start_new_session=True)
+                                     start_new_session=True, preexec_fn=die_with_parent)
         deadline = time.monotonic() + 20
         while True:
             try:
@@ -85,14 +86,7 @@ class RedisServer:
 
     def stop(self) -> None:
         proc, self.proc = self.proc, None
-        if proc is None or proc.poll() is not None:
-            return
-        os.kill(proc.pid, signal.SIGTERM)
-        try:
-            proc.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            os.kill(proc.pid, signal.SIGKILL)
-            proc.wait(timeout=10)
+        stop_process(proc, grace=10)
 
 
 def need_redis() -> None:
