@@ -137,6 +137,11 @@ def evaluate(row: dict, reason: str, spider, stats: dict, min_sample: int) -> tu
     if status == STATUS_OK and not row["articles_archived"] and new >= max(1, min_new):
         status = "nothing_archived"
         problems.append(f"{new} new article URL(s) requested, none archived")
+    unfetched = row["dropped"].get("not_fetched", 0)
+    if status == STATUS_OK and unfetched and not spider.dry_run:
+        # found, never answered: a silent gap in the archive unless the report says so
+        status = "incomplete"
+        problems.append(f"{unfetched} found article URL(s) never fetched; rerun with -a since=...")
     n = spider.completeness.get("archived", 0)
     if status == STATUS_OK and n >= max(1, min_sample):
         low = []
