@@ -162,15 +162,21 @@ class NewsSpider(scrapy.Spider):
         self._event("refused_xml")
         logger.warning("%s %s refused: %s", response.meta.get("kind"), response.url, exc)
 
-    def parse_feed(self, response):
+    def _read_xml(self, response, parse):
+        """``parse(body, url)`` of a feed or sitemap response, or None (unreadable or refused)."""
         self.discovery["ok"] += 1
         body = self._xml_body(response)
         if body is None:
-            return
+            return None
         try:
-            entries = discovery.parse_feed(body, response.url)
+            return parse(body, response.url)
         except discovery.UnsafeXML as exc:
             self._xml_refused(response, exc)
+            return None
+
+    def parse_feed(self, response):
+        entries = self._read_xml(response, discovery.parse_feed)
+        if entries is None:
             return
         self._count("discovery/feed_entries", len(entries))
         for entry in entries:
@@ -179,14 +185,8 @@ class NewsSpider(scrapy.Spider):
                 yield req
 
     def parse_sitemap(self, response):
-        self.discovery["ok"] += 1
-        body = self._xml_body(response)
-        if body is None:
-            return
-        try:
-            result = discovery.parse_sitemap(body, response.url)
-        except discovery.UnsafeXML as exc:
-            self._xml_refused(response, exc)
+        result = self._read_xml(response, discovery.parse_sitemap)
+        if result is None:
             return
         depth = response.meta.get("depth", 0)
         unchanged_before = self._sitemaps_seen_until()
