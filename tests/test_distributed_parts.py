@@ -9,6 +9,7 @@ import json
 import threading
 import time
 import uuid
+from collections import Counter
 
 import pytest
 import scrapy
@@ -136,6 +137,31 @@ def test_a_dead_workers_leases_go_back_and_the_run_is_drained_only_when_all_is_d
     assert a.pop_leased() is not None and "A" in state.workers()
     assert not state.quiesce(["demo_kinhte"])["drained"]
     assert taken_b is not None
+
+
+def test_a_found_url_whose_finder_died_before_queueing_it_is_taken_over(redis_server):
+    config, client, link, scripts, keys, state = world(redis_server)
+    for w in ("A", "B"):
+        beat(client, keys, w)
+    assert state.first_find("demo_kinhte", "00000000000000a1", "A") is True
+    # while A lives its find holds, for B and for A itself
+    assert state.first_find("demo_kinhte", "00000000000000a1", "B") is False
+    assert state.first_find("demo_kinhte", "00000000000000a1", "A") is False
+    assert state.found_table("demo_kinhte") == (1, Counter())  # found, no outcome yet
+    # A dies between its find and queueing the request: B, reading the page again, takes it over
+    client.delete(keys.heartbeat("A"))
+    assert state.first_find("demo_kinhte", "00000000000000a1", "B") is True
+    assert state.first_find("demo_kinhte", "00000000000000a1", "C") is False  # B lives
+    state.outcome("demo_kinhte", "00000000000000a1", "archived")
+    state.outcome("demo_kinhte", "00000000000000a1", "http_404")  # the first outcome stays
+    # once it has an outcome nobody finds it again, whoever died
+    client.delete(keys.heartbeat("B"))
+    assert state.first_find("demo_kinhte", "00000000000000a1", "C") is False
+    assert state.found_table("demo_kinhte") == (1, Counter({"archived": 1}))
+    # the coordinator's finds (no worker) are never taken over: it queues them at once
+    assert state.first_find("demo_kinhte", "00000000000000b2") is True
+    assert state.first_find("demo_kinhte", "00000000000000b2", "C") is False
+    assert state.found_table("demo_kinhte") == (2, Counter({"archived": 1}))
 
 
 def test_a_closing_crawler_hands_its_unfinished_requests_back(redis_server):

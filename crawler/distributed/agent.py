@@ -220,9 +220,9 @@ class Agent:
 
     def first_find(self, source: str, article_id: str) -> bool:
         try:
-            return self.run.first_find(source, article_id)
+            return self.run.first_find(source, article_id, self.worker_id)
         except RedisDown:
-            self.later(lambda: self.run.first_find(source, article_id))
+            self.later(lambda: self.run.first_find(source, article_id, self.worker_id))
             return True
 
     def outcome(self, source: str, article_id: str, reason: str) -> None:

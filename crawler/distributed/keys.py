@@ -52,7 +52,7 @@ class RunKeys:
         return f"{self.base}:df:{source}"        # + ":<bucket>": HASH fingerprint[:16] -> ""
 
     def found(self, source: str) -> str:
-        return f"{self.base}:found:{source}"     # + ":<bucket>": HASH url id (8 bytes) -> outcome or ""
+        return f"{self.base}:found:{source}"     # + ":<bucket>": HASH url id (8 bytes) -> outcome, or "@<finder>"
 
     def partials(self, source: str) -> str:
         return f"{self.base}:partial:{source}"   # HASH worker (or "coordinator") -> JSON counters

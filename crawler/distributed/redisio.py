@@ -162,12 +162,31 @@ end
 return {queued, live, leased, busy, reaped, dead}
 """
 
-# Add a field if absent (request filter, URLs found); a new bucket gets the run's maximum age.
+# Add a field if absent (the request filter); a new bucket gets the run's maximum age.
 # KEYS: bucket. ARGV: field, ttl ms, value. Returns 1 when added, 0 when it was there.
 ADD = """
 local n = redis.call('HSETNX', KEYS[1], ARGV[1], ARGV[3])
 if n == 1 and redis.call('HLEN', KEYS[1]) == 1 then redis.call('PEXPIRE', KEYS[1], ARGV[2]) end
 return n
+"""
+
+# Record a found article URL for this worker, unless it is found already. Until its outcome is
+# given the value is "@<worker>": the finder, whose callback has yet to queue the request. The
+# claim of a finder whose heartbeat expired is taken over (its callback may have died between
+# this claim and queueing the request; the page that found the URL was handed back and is read
+# again, and without the take-over nobody would ask for the article). The coordinator claims
+# with an empty worker: it queues its requests at once and is never taken over.
+# KEYS: bucket. ARGV: field, ttl ms, worker, heartbeat prefix. Returns 1 for this worker's find.
+FIND = """
+local v = redis.call('HGET', KEYS[1], ARGV[1])
+if v then
+  if string.sub(v, 1, 1) ~= '@' then return 0 end
+  local owner = string.sub(v, 2)
+  if owner == '' or owner == ARGV[3] or redis.call('EXISTS', ARGV[4] .. owner) == 1 then return 0 end
+end
+redis.call('HSET', KEYS[1], ARGV[1], '@' .. ARGV[3])
+if not v and redis.call('HLEN', KEYS[1]) == 1 then redis.call('PEXPIRE', KEYS[1], ARGV[2]) end
+return 1
 """
 
 # Queue a request unless the run's filter saw it (no field: not filtered); one round trip.
@@ -181,10 +200,11 @@ redis.call('ZADD', KEYS[2], ARGV[3], ARGV[4])
 return 1
 """
 
-# The one outcome of a found URL: the first one given wins. KEYS: bucket. ARGV: field, outcome, ttl ms.
+# The one outcome of a found URL: the first one given wins ("@<finder>" is no outcome yet).
+# KEYS: bucket. ARGV: field, outcome, ttl ms.
 OUTCOME = """
 local v = redis.call('HGET', KEYS[1], ARGV[1])
-if v and v ~= '' then return 0 end
+if v and v ~= '' and string.sub(v, 1, 1) ~= '@' then return 0 end
 redis.call('HSET', KEYS[1], ARGV[1], ARGV[2])
 if not v and redis.call('HLEN', KEYS[1]) == 1 then redis.call('PEXPIRE', KEYS[1], ARGV[3]) end
 return 1
@@ -218,6 +238,7 @@ class Scripts:
         self.requeue = client.register_script(REQUEUE)
         self.quiesce = client.register_script(QUIESCE)
         self.add = client.register_script(ADD)
+        self.find = client.register_script(FIND)
         self.push = client.register_script(PUSH)
         self.outcome = client.register_script(OUTCOME)
         self.claim = client.register_script(CLAIM)

@@ -6,7 +6,8 @@ publish) or ``aborted`` (the coordinator was stopped, or gave up on Redis). Besi
 leases and request filter (:mod:`.frontier`), a run keeps
 
 - per source, every article URL found (by its 8-byte id) and its one outcome: the first worker
-  to find a URL counts it, whichever worker fetches it gives its outcome, so the report's
+  to find a URL counts it (until the outcome, the URL's value names that finder, so a finder
+  that dies is taken over), whichever worker fetches it gives its outcome, so the report's
   ``found = archived + duplicates + dropped`` holds for the whole run, dead workers included;
 - per source and worker, the counters of the report (a JSON snapshot every few seconds);
 - the claims of article ids and content hashes (:mod:`.claims`).
@@ -65,10 +66,13 @@ class RunState:
         key = url_key(article_id)
         return f"{self.rk.found(source)}:{bucket_of(key, self.config.buckets)}", key
 
-    def first_find(self, source: str, article_id: str) -> bool:
-        """Record that ``article_id`` of ``source`` was found; True for the first finder of the run."""
+    def first_find(self, source: str, article_id: str, worker: str = "") -> bool:
+        """Record that ``worker`` found ``article_id`` of ``source``: True when it is the run's first
+        finder, or takes over from a finder that died before the article had an outcome (``FIND``
+        in :mod:`.redisio`). ``worker=""`` (the coordinator) is never taken over."""
         bucket, field = self.bucket(source, article_id)
-        return int(self.link.call(self.scripts.add, keys=[bucket], args=[field, self.ttl_ms, b""])) == 1
+        return int(self.link.call(self.scripts.find, keys=[bucket],
+                                  args=[field, self.ttl_ms, worker, self.keys.hb_prefix])) == 1
 
     def outcome(self, source: str, article_id: str, reason: str) -> None:
         bucket, field = self.bucket(source, article_id)
@@ -82,7 +86,7 @@ class RunState:
         found, outcomes = 0, Counter()
         for values in self.link.call(pipe.execute):
             found += len(values)
-            outcomes.update(_s(v) for v in values if v)
+            outcomes.update(_s(v) for v in values if v and not v.startswith(b"@"))
         return found, outcomes
 
     # ------------------------------------------------------------------ report counters

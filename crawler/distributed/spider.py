@@ -3,7 +3,8 @@
 Three differences, all about counting once for the whole run:
 
 - an article URL another worker already found this run is not asked again here
-  (``found_twice``): the run's found-URL map in Redis, one atomic add per URL;
+  (``found_twice``): the run's found-URL map in Redis, one atomic claim per URL, taken over
+  when the finder dies before its request is queued (``FIND`` in :mod:`.redisio`);
 - each found URL's outcome (archived, a duplicate, a drop reason, an error) goes to the run's
   map too, from whichever worker fetched it;
 - when the spider closes it does not write a ``runs`` row: it pushes its counters to Redis
@@ -25,6 +26,7 @@ from crawler.sources import registry
 from crawler.spiderloader import SourceSpiderLoader
 from crawler.spiders.news import NewsSpider
 from crawler.urls import canonical, on_domains
+from storage.faults import fault
 
 logger = logging.getLogger(__name__)
 
@@ -43,13 +45,12 @@ class DistributedNewsSpider(NewsSpider):
     def _article_request(self, url: str, via: str, hints: dict, force: bool = False, listing_token=None):
         src = self.source
         canon = canonical(url, src.strip_params, src.host_aliases)
-        elsewhere = self.__dict__.setdefault("_found_elsewhere", set())
-        if canon in elsewhere:
-            return None, "found_twice", None
         if on_domains(canon, src.domains) and canon not in self.found:
+            # asked every time, never cached here: a URL another worker found may be ours to
+            # take over later, once that worker died before queueing its request
             if not self.shared.first_find(self.name, src.article_id(canon)) and not force:
-                elsewhere.add(canon)
                 return None, "found_twice", None
+            fault("distributed.after_find")  # tests: die holding a find whose request is not queued
         return super()._article_request(url, via, hints, force=force, listing_token=listing_token)
 
     def _finish(self, found: str, reason: str, *args, **kwargs) -> None:
