@@ -246,6 +246,65 @@ def test_near_copies_met_by_two_workers_at_once_are_archived_once(redis_server):
     assert near_claim(state, kept[0], sigs[kept[0]], DEFAULT) is None  # itself, fetched again
 
 
+def test_a_copy_only_the_sentence_share_catches_is_caught_across_workers(redis_server):
+    """Most of the story's sentences verbatim around rewritten ones: the estimated Jaccard is under
+    its threshold, the sentence share over its own; the run's index in Redis applies both."""
+    from crawler.distributed.neardup import near_claim
+    from pipelines.neardup import DEFAULT, sketch, share, signature, similarity
+
+    config, client, link, scripts, keys, state = world(redis_server)
+    sentences = [f"Tỉnh Bình Dương năm {2000 + i} thu hút {i * 7} dự án vốn đầu tư nước ngoài vào khu công "
+                 f"nghiệp số {i} với tổng vốn {i * 13} triệu đô la" for i in range(12)]
+    story = "\n\n".join(s + "." for s in sentences)
+    rewritten = [f"Theo báo cáo quý {i}, doanh nghiệp địa phương {i * 3} đã ký hợp đồng mới trị giá {i * 11} tỷ "
+                 f"đồng" for i in range(5)]
+    copy = "\n\n".join(s + "." for s in ["Lead viết lại hoàn toàn cho trang khác.", *sentences[1:8], *rewritten])
+    a, b = signature(story), signature(copy)
+    s_ab, k_ab = share(a, b)
+    j_ab = float(similarity(sketch(b), sketch(a)[None, :])[0])
+    assert s_ab >= DEFAULT.share and k_ab >= DEFAULT.min_shared_units and j_ab < DEFAULT.threshold, (s_ab, j_ab)
+    assert near_claim(state, "a" * 16, a, DEFAULT) is None
+    match = near_claim(state, "b" * 16, b, DEFAULT)
+    assert match is not None and match.article_id == "a" * 16 and match.similarity == pytest.approx(s_ab)
+
+
+def test_the_run_index_in_redis_decides_as_the_archive_index_on_real_text(redis_server):
+    """The real bodies (vn-same-story, gold bodies, fundus) then syndicated copies of them, one by one
+    through the archive's index (pipelines/neardup_index.py) and the run's index in Redis: the same
+    decision for every article - the same kept article, the same similarity."""
+    from benchmarks.neardup_corpus import load_fundus, load_gold, load_same_story, positives
+    from crawler.distributed.neardup import near_claim
+    from pipelines import neardup as nd
+    from pipelines.neardup_index import NearDupIndex
+    from tests.shared import shared_data
+
+    ss = load_same_story(shared_data("vn-same-story", "clusters"))
+    gold = load_gold(shared_data("vn-pages", "gold-bodies.jsonl"))
+    bodies = [(d.id, d.body) for d in ss + gold] + load_fundus(shared_data("..", "data"))
+    copies = positives(ss + gold)[::3]
+    config, client, link, scripts, keys, state = world(redis_server)
+    index = NearDupIndex(None, nd.DEFAULT)
+    seq = bodies + [(f"copy{n}", body) for n, (_, _, body) in enumerate(copies)]
+    decided, differ, copies_found = 0, [], 0
+    for name, body in seq:
+        aid = hashlib.blake2b(name.encode(), digest_size=8).hexdigest()
+        sig = nd.signature(body)
+        if sig.shingles < nd.DEFAULT.min_shingles:
+            continue
+        archive_side = index.lookup(sig, exclude=aid)
+        if archive_side is None:
+            index.add(aid, sig)
+        run_side = near_claim(state, aid, sig, nd.DEFAULT)
+        want = archive_side and (archive_side.article_id, round(archive_side.similarity, 9))
+        got = run_side and (run_side.article_id, round(run_side.similarity, 9))
+        if want != got:
+            differ.append((name, want, got))
+        decided += 1
+        copies_found += name.startswith("copy") and got is not None
+    assert decided > 2500 and not differ, differ[:5]
+    assert copies_found >= 0.98 * len(copies)
+
+
 # ---------------------------------------------------------------------- the filter's memory
 def test_request_filter_memory_per_url_is_bounded_and_expires(redis_server):
     """~21 B per URL in bucketed listpacks vs ~88 B in scrapy-redis's set of hex fingerprints."""

@@ -1,76 +1,131 @@
-"""Near-duplicates across workers: this run's LSH index in Redis, in front of the archive's.
+"""Near-duplicates across workers: this run's index in Redis, in front of the archive's.
 
-The near-duplicate step (``pipelines/neardup.py``) looks a body's MinHash signature up in
-the archive's persistent index (earlier runs; segments other workers published; its own
-process) and adds it when nothing matches. Two workers meeting two copies of one story at
-the same moment would both find nothing there and both archive it (the index notices at its
-next publish, too late: both rows are journaled). So in a worker the index is wrapped by
+The near-duplicate step (``pipelines/neardup.py``) looks a body's signature up in the
+archive's persistent index (earlier runs; segments other workers published; its own process)
+and adds it when nothing matches. Two workers meeting two copies of one story at the same
+moment would both find nothing there and both archive it (the index notices at its next
+publish, too late: both rows are journaled). So in a worker the index is wrapped by
 :class:`RunNearIndex`: when the archive's index has no match, one Lua script (``NEAR``) looks
-the signature's LSH band keys up in the run's index in Redis, verifies the candidates with
-the same b-bit MinHash estimate (``pipelines.neardup.similarity``) and, if none is a copy,
-adds it - atomically, so exactly one of two copies is archived.
+the body up in the run's index in Redis and decides with the stage's own rule
+(``pipelines.neardup.decide``: enough of the story's sentences verbatim, or a high estimated
+Jaccard) and, if no candidate is a copy, adds it - atomically, so exactly one of two copies is
+archived.
 
-In Redis, per run: one hash per LSH band (band key -> ids of the articles in that bucket,
-16 characters each) and one hash of sketches (id -> ``num_perm`` b-bit values). If Redis
-does not answer, the archive's index alone decides (and its publish records late copies).
+Candidates are named, as in the archive's index, by the body's sentence units (and, for a body
+of few units, its fallback LSH band keys: ``pipelines.neardup.index_keys``), plus the MinHash
+LSH bands (``Params.bands`` x ``Params.rows``). A unit key already naming ``COMMON_UNIT``
+articles (site boilerplate) names no more candidates and takes no more ids, as in the archive's
+index.
+
+In Redis, per run: one hash per LSH band (band key -> ids of the articles in that bucket, 16
+characters each), one hash of unit keys (unit key -> ids), one of sketches (id -> ``num_perm``
+b-bit values) and one of units (id -> the words the share counts, then the 4-byte hashes of the
+units it counts: the lead left out). If Redis does not answer, the archive's index alone
+decides (and its publish records late copies).
 """
 
 from __future__ import annotations
 
 import logging
 
+import numpy as np
+
 from crawler.distributed import agent as agent_mod
 from crawler.distributed.redisio import RedisDown
-from pipelines.neardup import NearDupPipeline, _shared_lock, band_keys, sketch
-from pipelines.neardup_index import Match
+from pipelines.neardup import NearDupPipeline, _shared_lock, band_keys, index_keys, sketch
+from pipelines.neardup_index import COMMON_UNIT, Match
 
 logger = logging.getLogger(__name__)
 
 ID_LEN = 16
 
-# KEYS: sketches hash. ARGV: id, sketch, bytes per value, threshold, chance agreement a, ttl ms,
-# band hash prefix, band keys... Returns {kept id, similarity} for a copy, else adds it and returns nil.
+# KEYS: sketches hash, units hash, unit-key hash.
+# ARGV: 1 id, 2 sketch, 3 bytes per sketch value, 4 Jaccard threshold, 5 chance agreement a, 6 ttl ms,
+# 7 band hash prefix, 8 share threshold, 9 min shared units, 10 this body's units record (words the
+# share counts, 4 bytes; 4 bytes per unit it counts; then the words of each), 11 COMMON_UNIT,
+# 12 number of band keys nb, 13 .. 12+nb band keys, then the unit keys. Returns {kept id, similarity}
+# for a copy, else adds it and returns nil. The decision is pipelines.neardup.decide's.
 NEAR = """
 local id, sk, width, thr, a = ARGV[1], ARGV[2], tonumber(ARGV[3]), tonumber(ARGV[4]), tonumber(ARGV[5])
-local prefix, first = ARGV[7], 8
-local seen, best, best_sim = {}, nil, -1
-for b = first, #ARGV do
-  local v = redis.call('HGET', prefix .. (b - first), ARGV[b])
-  if v then
-    for i = 1, #v, 16 do
-      local cand = string.sub(v, i, i + 15)
-      if cand ~= id and not seen[cand] then
-        seen[cand] = true
-        local other = redis.call('HGET', KEYS[1], cand)
-        if other and #other == #sk then
-          local eq = 0
-          if width == 1 then
-            for j = 1, #sk do if string.byte(sk, j) == string.byte(other, j) then eq = eq + 1 end end
-          else
-            for j = 1, #sk, width do
-              if string.sub(sk, j, j + width - 1) == string.sub(other, j, j + width - 1) then eq = eq + 1 end
-            end
-          end
-          local s = (eq / (#sk / width) - a) / (1 - a)
-          if s > best_sim then best, best_sim = cand, s end
-        end
-      end
-    end
+local prefix, share_at, kmin, rec = ARGV[7], tonumber(ARGV[8]), tonumber(ARGV[9]), ARGV[10]
+local common, nb, first = tonumber(ARGV[11]), tonumber(ARGV[12]), 13
+local function u32(s, i)
+  local b1, b2, b3, b4 = string.byte(s, i, i + 3)
+  return ((b1 * 256 + b2) * 256 + b3) * 256 + b4
+end
+-- the words of this body's counted units (a shared unit has the same words on both sides)
+local qwords, q = u32(rec, 1), {}
+local nq = (#rec - 4) / 8
+for i = 0, nq - 1 do q[string.sub(rec, 5 + i * 4, 8 + i * 4)] = u32(rec, 5 + nq * 4 + i * 4) end
+local cands, seen = {}, {}
+local function collect(v)
+  for i = 1, #v, 16 do
+    local c = string.sub(v, i, i + 15)
+    if c ~= id and not seen[c] then seen[c] = true; cands[#cands + 1] = c end
   end
 end
-if best and best_sim >= thr then return {best, tostring(best_sim)} end
-for b = first, #ARGV do
-  local hk = prefix .. (b - first)
-  local v = redis.call('HGET', hk, ARGV[b]) or ''
-  local present = false
-  for i = 1, #v, 16 do if string.sub(v, i, i + 15) == id then present = true; break end end
-  if not present then redis.call('HSET', hk, ARGV[b], v .. id) end
+for b = first, first + nb - 1 do
+  local v = redis.call('HGET', prefix .. (b - first), ARGV[b])
+  if v then collect(v) end
+end
+for u = first + nb, #ARGV do
+  local v = redis.call('HGET', KEYS[3], ARGV[u])
+  if v and #v < common * 16 then collect(v) end
+end
+local best, best_score = nil, -1
+for _, cand in ipairs(cands) do
+  local j = 0
+  local other = redis.call('HGET', KEYS[1], cand)
+  if other and #other == #sk then
+    local eq = 0
+    if width == 1 then
+      for x = 1, #sk do if string.byte(sk, x) == string.byte(other, x) then eq = eq + 1 end end
+    else
+      for x = 1, #sk, width do
+        if string.sub(sk, x, x + width - 1) == string.sub(other, x, x + width - 1) then eq = eq + 1 end
+      end
+    end
+    j = math.min(1, math.max(0, (eq / (#sk / width) - a) / (1 - a)))
+  end
+  local s, k = 0, 0
+  local cu = redis.call('HGET', KEYS[2], cand)
+  if cu and #cu >= 4 then
+    local words = 0
+    for x = 5, #cu, 4 do
+      local w = q[string.sub(cu, x, x + 3)]
+      if w then words = words + w; k = k + 1 end
+    end
+    s = math.min(1, words / math.max(qwords, u32(cu, 1), 1))
+  end
+  if (s >= share_at and k >= kmin) or j >= thr then
+    local score = j
+    if k >= kmin and s > score then score = s end
+    if score > best_score then best, best_score = cand, score end
+  end
+end
+if best then return {best, tostring(best_score)} end
+local function post(hk, key, capped)
+  local v = redis.call('HGET', hk, key) or ''
+  if capped and #v >= common * 16 then return end
+  for i = 1, #v, 16 do if string.sub(v, i, i + 15) == id then return end end
+  redis.call('HSET', hk, key, v .. id)
   if redis.call('PTTL', hk) < 0 then redis.call('PEXPIRE', hk, ARGV[6]) end
 end
+for b = first, first + nb - 1 do post(prefix .. (b - first), ARGV[b], false) end
+for u = first + nb, #ARGV do post(KEYS[3], ARGV[u], true) end
 redis.call('HSET', KEYS[1], id, sk)
-if redis.call('PTTL', KEYS[1]) < 0 then redis.call('PEXPIRE', KEYS[1], ARGV[6]) end
+redis.call('HSET', KEYS[2], id, string.sub(rec, 1, 4 + nq * 4))
+for i = 1, 2 do if redis.call('PTTL', KEYS[i]) < 0 then redis.call('PEXPIRE', KEYS[i], ARGV[6]) end end
 return false
 """
+
+
+def units_record(sig, params) -> bytes:
+    """What ``NEAR`` is given of a body's units: the words the share counts (4 bytes), the hashes
+    of the units it counts (the lead left out; this much is stored), then their words."""
+    hashes = sig.unit_hashes[params.lead:].astype(">u4")
+    words = sig.unit_words[params.lead:].astype(">u4")
+    return int(words.sum()).to_bytes(4, "big") + hashes.tobytes() + words.tobytes()
 
 
 def near_claim(run, article_id: str, sig, params):
@@ -79,9 +134,12 @@ def near_claim(run, article_id: str, sig, params):
     if script is None:
         script = run._near_script = run.client.register_script(NEAR)
     values = sketch(sig, params)
+    bands = [int(k).to_bytes(4, "big") for k in band_keys(sig, params)]
+    unit_keys = np.unique(index_keys(sig, params)).astype(">u4")
     args = [article_id, values.tobytes(), values.itemsize, params.threshold, 1.0 / (1 << params.sig_bits),
-            run.ttl_ms, f"{run.rk.near}:b", *(int(k).to_bytes(4, "big") for k in band_keys(sig, params))]
-    got = run.link.call(script, keys=[f"{run.rk.near}:sk"], args=args)
+            run.ttl_ms, f"{run.rk.near}:b", params.share, params.min_shared_units, units_record(sig, params),
+            COMMON_UNIT, len(bands), *bands, *(k.tobytes() for k in unit_keys)]
+    got = run.link.call(script, keys=[f"{run.rk.near}:sk", f"{run.rk.near}:un", f"{run.rk.near}:u"], args=args)
     if not got:
         return None
     kept, sim = got
