@@ -19,7 +19,7 @@ index.
 
 In Redis, per run: one hash per LSH band (band key -> ids of the articles in that bucket, 16
 characters each), one hash of unit keys (unit key -> ids), one of sketches (id -> ``num_perm``
-b-bit values) and one of units (id -> the words the share counts, then the 4-byte hashes of the
+b-bit values, packed as the archive's index packs them) and one of units (id -> the words the share counts, then the 4-byte hashes of the
 units it counts: the lead left out). If Redis does not answer, the archive's index alone
 decides (and its publish records late copies).
 """
@@ -32,7 +32,7 @@ import numpy as np
 
 from crawler.distributed import agent as agent_mod
 from crawler.distributed.redisio import RedisDown
-from pipelines.neardup import NearDupPipeline, _shared_lock, band_keys, index_keys, sketch
+from pipelines.neardup import NearDupPipeline, _shared_lock, band_keys, index_keys, pack, sketch
 from pipelines.neardup_index import COMMON_UNIT, Match
 
 logger = logging.getLogger(__name__)
@@ -40,13 +40,13 @@ logger = logging.getLogger(__name__)
 ID_LEN = 16
 
 # KEYS: sketches hash, units hash, unit-key hash.
-# ARGV: 1 id, 2 sketch, 3 bytes per sketch value, 4 Jaccard threshold, 5 chance agreement a, 6 ttl ms,
+# ARGV: 1 id, 2 packed b-bit sketch, 3 bits per value, 4 Jaccard threshold, 5 chance agreement a, 6 ttl ms,
 # 7 band hash prefix, 8 share threshold, 9 min shared units, 10 this body's units record (words the
 # share counts, 4 bytes; 4 bytes per unit it counts; then the words of each), 11 COMMON_UNIT,
 # 12 number of band keys nb, 13 .. 12+nb band keys, then the unit keys. Returns {kept id, similarity}
 # for a copy, else adds it and returns nil. The decision is pipelines.neardup.decide's.
 NEAR = """
-local id, sk, width, thr, a = ARGV[1], ARGV[2], tonumber(ARGV[3]), tonumber(ARGV[4]), tonumber(ARGV[5])
+local id, sk, bits, thr, a = ARGV[1], ARGV[2], tonumber(ARGV[3]), tonumber(ARGV[4]), tonumber(ARGV[5])
 local prefix, share_at, kmin, rec = ARGV[7], tonumber(ARGV[8]), tonumber(ARGV[9]), ARGV[10]
 local common, nb, first = tonumber(ARGV[11]), tonumber(ARGV[12]), 13
 local function u32(s, i)
@@ -57,6 +57,17 @@ end
 local qwords, q = u32(rec, 1), {}
 local nq = (#rec - 4) / 8
 for i = 0, nq - 1 do q[string.sub(rec, 5 + i * 4, 8 + i * 4)] = u32(rec, 5 + nq * 4 + i * 4) end
+-- packed b-bit sketches: for each XOR-ed byte, how many of its b-bit values differ
+local differ, mask = {}, 2 ^ bits - 1
+for x = 0, 255 do
+  local n, v = 0, x
+  while v > 0 do
+    if v % (mask + 1) ~= 0 then n = n + 1 end
+    v = math.floor(v / (mask + 1))
+  end
+  differ[x] = n
+end
+local qb, nperm = {string.byte(sk, 1, -1)}, #sk * 8 / bits
 local cands, seen = {}, {}
 local function collect(v)
   for i = 1, #v, 16 do
@@ -77,15 +88,9 @@ for _, cand in ipairs(cands) do
   local j = 0
   local other = redis.call('HGET', KEYS[1], cand)
   if other and #other == #sk then
-    local eq = 0
-    if width == 1 then
-      for x = 1, #sk do if string.byte(sk, x) == string.byte(other, x) then eq = eq + 1 end end
-    else
-      for x = 1, #sk, width do
-        if string.sub(sk, x, x + width - 1) == string.sub(other, x, x + width - 1) then eq = eq + 1 end
-      end
-    end
-    j = math.min(1, math.max(0, (eq / (#sk / width) - a) / (1 - a)))
+    local ob, d = {string.byte(other, 1, -1)}, 0
+    for x = 1, #qb do d = d + differ[bit.bxor(qb[x], ob[x])] end
+    j = math.min(1, math.max(0, ((1 - d / nperm) - a) / (1 - a)))
   end
   local s, k = 0, 0
   local cu = redis.call('HGET', KEYS[2], cand)
@@ -133,10 +138,10 @@ def near_claim(run, article_id: str, sig, params):
     script = run.__dict__.get("_near_script")
     if script is None:
         script = run._near_script = run.client.register_script(NEAR)
-    values = sketch(sig, params)
+    packed = pack(sketch(sig, params), params)
     bands = [int(k).to_bytes(4, "big") for k in band_keys(sig, params)]
     unit_keys = np.unique(index_keys(sig, params)).astype(">u4")
-    args = [article_id, values.tobytes(), values.itemsize, params.threshold, 1.0 / (1 << params.sig_bits),
+    args = [article_id, packed.tobytes(), params.sig_bits, params.threshold, 1.0 / (1 << params.sig_bits),
             run.ttl_ms, f"{run.rk.near}:b", params.share, params.min_shared_units, units_record(sig, params),
             COMMON_UNIT, len(bands), *bands, *(k.tobytes() for k in unit_keys)]
     got = run.link.call(script, keys=[f"{run.rk.near}:sk", f"{run.rk.near}:un", f"{run.rk.near}:u"], args=args)
