@@ -19,9 +19,9 @@ index.
 
 In Redis, per run: one hash per LSH band (band key -> ids of the articles in that bucket, 16
 characters each), one hash of unit keys (unit key -> ids), one of sketches (id -> ``num_perm``
-b-bit values, packed as the archive's index packs them) and one of units (id -> the words the share counts, then the 4-byte hashes of the
-units it counts: the lead left out). If Redis does not answer, the archive's index alone
-decides (and its publish records late copies).
+b-bit values, packed as the archive's index packs them) and one of units (id -> the words the
+share counts, then the 4-byte hashes of the units it counts: the lead left out). If Redis does
+not answer, the archive's index alone decides (and its publish records late copies).
 """
 
 from __future__ import annotations
