@@ -86,7 +86,10 @@ DOWNLOADER_MIDDLEWARES = {
     # retries wait (exponential backoff; Retry-After pauses the host)
     "scrapy.downloadermiddlewares.retry.RetryMiddleware": None,
     "crawler.middlewares.retry.BackoffRetryMiddleware": 550,
+    # one pace per site for every source of the process (every worker in distributed mode)
+    "crawler.middlewares.pacing.SitePacingMiddleware": 580,
 }
+SHARED_PACING = True  # False: each source's crawler paces a site on its own (plain Scrapy)
 
 # ---------------------------------------------------------------- operating
 EXTENSIONS = {

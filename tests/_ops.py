@@ -88,3 +88,13 @@ def article_paths(world) -> set[str]:
 def requested_article_paths(requests, world) -> list[str]:
     known = article_paths(world)
     return [urlsplit(t).path.rstrip("/") for t, _ in requests if urlsplit(t).path.rstrip("/") in known]
+
+
+def busiest_second(times: list[float]) -> int:
+    """Most requests within any one second (of the demo server's ``request_times``)."""
+    times, best, lo = sorted(times), 0, 0
+    for hi, t in enumerate(times):
+        while t - times[lo] >= 1.0:
+            lo += 1
+        best = max(best, hi - lo + 1)
+    return best

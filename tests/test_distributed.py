@@ -25,6 +25,7 @@ from urllib.parse import urlsplit
 import pytest
 
 from crawler.demo.world import build_world
+from tests._ops import busiest_second
 from tests.processes import die_with_parent, stop_process
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -390,6 +391,29 @@ def test_worker_killed_between_finding_an_article_and_queueing_it_loses_nothing(
     runs = read_rows(str(archive), "runs")  # a fresh archive: this run's rows only
     assert len(runs) == 3 and all(r["status"] == "ok" and accounted(r) and "not_fetched" not in dict(r["dropped"] or {})
                                   for r in runs), runs
+
+
+def test_politeness_holds_for_all_workers_together(demo_server, redis_server, baseline, world, tmp_path):
+    """Three workers, a 0.1 s download delay and one request at a time per site: the demo sites
+    (one host) get about 10 requests a second in all, as from one process - not 10 per worker.
+    The same crawl with SHARED_PACING=0 shows what the shared pace prevents."""
+    polite = ["-s", "DOWNLOAD_DELAY=0.1", "-s", "RANDOMIZE_DOWNLOAD_DELAY=0", "-s", "CONCURRENT_REQUESTS_PER_DOMAIN=1"]
+    seen = {}
+    for shared in (1, 0):
+        start = len(demo_server.request_times)
+        coordinator, workers = distributed_crawl(
+            tmp_path / f"shared{shared}", str(tmp_path / f"archive{shared}"), demo_server.base_url, redis_server.url,
+            worker_args=[*polite, "-s", f"SHARED_PACING={shared}"])
+        assert coordinator.p.returncode == 0, coordinator.text()[-4000:]
+        times = demo_server.request_times[start:]
+        seen[shared] = (len(times), busiest_second(times), times[-1] - times[0])
+        assert_same_archive(read_rows(str(tmp_path / f"archive{shared}"), "articles"), baseline[0],
+                            story_groups(world))
+    print("requests, busiest second, span s (shared pace on, off):", seen)
+    (n_on, peak_on, span_on), (n_off, peak_off, span_off) = seen[1], seen[0]
+    assert n_on > 200 and peak_on <= 13, seen  # 1 / 0.1 s, and a little slack for timing
+    assert n_on / span_on <= 11, seen
+    assert peak_off >= 18, seen  # each worker paced alone: up to three times as many
 
 
 def restart_mid_crawl(server: RedisServer, restarted: dict):

@@ -305,6 +305,25 @@ def test_the_run_index_in_redis_decides_as_the_archive_index_on_real_text(redis_
     assert copies_found >= 0.98 * len(copies)
 
 
+def test_site_paces_in_redis_are_shared_by_workers(redis_server):
+    from types import SimpleNamespace
+
+    from crawler.distributed.pacing import RedisPace
+
+    config, client, link, scripts, keys, state = world(redis_server)
+    stats = SimpleNamespace(inc_value=lambda *a, **k: None)
+    workers = [RedisPace(SimpleNamespace(link=Link(connect(config)), config=config, client=connect(config)), stats)
+               for _ in range(3)]
+    waits = [workers[i % 3].reserve("a.example", 0.5) for i in range(6)]
+    assert waits[0] == 0.0
+    # one pace for the three: 0.5 s apart whoever asks (Redis's clock, ms; a few ms pass between calls)
+    assert all(abs(w - 0.5 * i) < 0.05 for i, w in enumerate(waits)), waits
+    assert workers[1].reserve("b.example", 0.5) == 0.0
+    assert workers[2].pause("b.example", 30)  # one worker is told Retry-After: 30
+    assert 29.9 < workers[0].reserve("b.example", 0.5) <= 30.0  # another waits as long
+    assert 0 < client.pttl(f"{config.prefix}:pace:b.example") <= 30_000 + 500 + 60_000
+
+
 # ---------------------------------------------------------------------- the filter's memory
 def test_request_filter_memory_per_url_is_bounded_and_expires(redis_server):
     """~21 B per URL in bucketed listpacks vs ~88 B in scrapy-redis's set of hex fingerprints."""

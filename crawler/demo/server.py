@@ -152,6 +152,7 @@ class DemoServer:
         self.faults = frozenset(faults)
         self.slow_seconds = slow_seconds
         self.requests: list[tuple[str, int]] = []
+        self.request_times: list[float] = []  # time.monotonic() of each entry of ``requests``
         self._counts: dict[str, int] = {}
         self._lock = threading.Lock()
         self._httpd: _Server | None = None
@@ -196,6 +197,7 @@ class DemoServer:
     def log(self, target: str, status: int) -> None:
         with self._lock:
             self.requests.append((target, status))
+            self.request_times.append(time.monotonic())
 
     def _count(self, key: str) -> int:
         with self._lock:

@@ -39,6 +39,8 @@ NEARDUP = "pipelines.neardup.NearDupPipeline"
 DISTRIBUTED_NEARDUP = "crawler.distributed.neardup.DistributedNearDupPipeline"
 DEDUPE = "pipelines.dedupe.DedupePipeline"
 WAIT = "crawler.distributed.claims.WaitForRedisPipeline"
+PACING = "crawler.middlewares.pacing.SitePacingMiddleware"
+DISTRIBUTED_PACING = "crawler.distributed.pacing.SharedPacingMiddleware"
 
 
 def worker_pipelines(pipelines: dict) -> dict:
@@ -49,6 +51,15 @@ def worker_pipelines(pipelines: dict) -> dict:
         out[DISTRIBUTED_NEARDUP] = out.pop(NEARDUP)
     if DEDUPE in out:
         out[WAIT] = out[DEDUPE] - 1
+    return out
+
+
+def worker_downloader_middlewares(middlewares: dict) -> dict:
+    """The project's downloader middlewares, with the site paces in Redis (:mod:`.pacing`)
+    instead of this process's."""
+    out = dict(middlewares)
+    if PACING in out:
+        out[DISTRIBUTED_PACING] = out.pop(PACING)
     return out
 
 
@@ -127,6 +138,8 @@ def work(settings, config, run_id: str | None, only: list[str]) -> int:
     settings.set("SCHEDULER", "crawler.distributed.scheduler.DistributedScheduler", priority="cmdline")
     settings.set("SPIDER_LOADER_CLASS", "crawler.distributed.spider.DistributedSpiderLoader", priority="cmdline")
     settings.set("ITEM_PIPELINES", worker_pipelines(settings.getdict("ITEM_PIPELINES")), priority="cmdline")
+    settings.set("DOWNLOADER_MIDDLEWARES", worker_downloader_middlewares(settings.getdict("DOWNLOADER_MIDDLEWARES")),
+                 priority="cmdline")
     ExecutionEngine._SLOT_HEARTBEAT_INTERVAL = config.poll  # idle crawlers look at the queue this often
     install(agent)
     try:

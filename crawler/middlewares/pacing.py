@@ -1,0 +1,102 @@
+"""One pace per site for every crawler of the process: politeness by site, not by source.
+
+Scrapy keeps its download delay, AutoThrottle's delay and concurrency in each crawler's own
+downloader slots. ``scrapy crawlall`` runs one crawler per source, so two sources on one host
+(two sections of one newspaper declared apart, or the demo sites) would each fetch at the full
+rate. This downloader middleware reserves each request's start time on its site's pace before
+the request reaches the downloader:
+
+- the wait is until the later of now and the site's next free time, which then moves one delay
+  further; the delay is the crawler's slot delay for the site (the download delay, or
+  AutoThrottle's current one), so a site gets at most one request per delay on average, whichever
+  sources ask;
+- a 429 or 503 with ``Retry-After`` (at most ``RETRY_AFTER_MAX``) pushes the site's next free time
+  that far, so every crawler waits, not only the one that was told.
+
+Here the paces live in this process (:class:`LocalPace`); in distributed mode they live in Redis,
+shared by every worker (``crawler/distributed/pacing.py``). ``SHARED_PACING = False`` leaves each
+crawler to its own slots, as plain Scrapy does. It sits after the retry middleware's wait (550),
+so a request waiting for its retry time does not hold a reservation.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+
+from scrapy.exceptions import NotConfigured
+from scrapy.utils.asyncio import sleep
+from scrapy.utils.httpobj import urlparse_cached
+
+from crawler.middlewares.retry import retry_after_seconds
+
+PAUSE_STATUSES = (429, 503)
+
+
+class LocalPace:
+    """The next free time of each site, for the crawlers of one process."""
+
+    def __init__(self):
+        self._free: dict[str, float] = {}
+        self._lock = threading.Lock()
+
+    def reserve(self, site: str, delay: float) -> float | None:
+        """Seconds to wait before this request may start."""
+        with self._lock:
+            now = time.monotonic()
+            at = max(now, self._free.get(site, 0.0))
+            self._free[site] = at + delay
+            return at - now
+
+    def pause(self, site: str, seconds: float) -> bool:
+        with self._lock:
+            self._free[site] = max(self._free.get(site, 0.0), time.monotonic() + seconds)
+            return True
+
+
+PROCESS_PACE = LocalPace()
+
+
+class SitePacingMiddleware:
+    def __init__(self, crawler, pace):
+        self.crawler = crawler
+        self.pace = pace
+        self.retry_after_max = crawler.settings.getfloat("RETRY_AFTER_MAX", 300.0)
+        self.download_delay = crawler.settings.getfloat("DOWNLOAD_DELAY", 0.0)
+
+    @classmethod
+    def from_crawler(cls, crawler):
+        if not crawler.settings.getbool("SHARED_PACING", True):
+            raise NotConfigured("SHARED_PACING is off")
+        return cls(crawler, cls.make_pace(crawler))
+
+    @classmethod
+    def make_pace(cls, crawler):
+        return PROCESS_PACE
+
+    def _delay(self, request) -> float:
+        downloader = self.crawler.engine.downloader
+        slot = downloader.slots.get(downloader.get_slot_key(request))
+        if slot is not None:
+            return float(slot.delay)
+        return float(getattr(self.crawler.spider, "download_delay", None) or self.download_delay)
+
+    async def process_request(self, request, spider=None):
+        delay = self._delay(request)
+        if delay <= 0:
+            return None
+        wait = self.pace.reserve(urlparse_cached(request).netloc, delay)
+        if wait and wait > 0:
+            stats = self.crawler.stats
+            stats.inc_value("pacing/waits")
+            stats.inc_value("pacing/waited_ms", int(wait * 1000))
+            await sleep(wait)
+        return None
+
+    def process_response(self, request, response, spider=None):
+        if response.status in PAUSE_STATUSES:
+            asked = retry_after_seconds(response.headers.get(b"Retry-After"))
+            if asked is not None and 0 < asked <= self.retry_after_max:
+                if self.pace.pause(urlparse_cached(request).netloc, asked):
+                    self.crawler.stats.inc_value("pacing/paused")
+        return response

@@ -1,0 +1,48 @@
+"""One pace per site (crawler/middlewares/pacing.py): the demo's three sources share one host, so
+one `scrapy crawlall` must fetch from it no faster than its download delay allows one crawler."""
+
+from __future__ import annotations
+
+import time
+
+import pytest
+
+from crawler.middlewares.pacing import LocalPace
+from tests._ops import DEMO, FAST, busiest_second, rows, scrapy
+
+pytestmark = pytest.mark.xdist_group("pacing")
+
+
+def test_a_pace_spaces_reservations_and_a_pause_holds_them_all():
+    pace = LocalPace()
+    waits = [pace.reserve("a.example", 0.5) for _ in range(4)]
+    assert waits[0] == 0.0
+    assert [round(w, 2) for w in waits[1:]] == [0.5, 1.0, 1.5]  # reserved back to back
+    assert pace.reserve("b.example", 0.5) == 0.0  # another site has its own pace
+    pace.pause("b.example", 30)  # Retry-After: 30
+    assert 29.5 < pace.reserve("b.example", 0.5) <= 30.0
+    later = LocalPace()
+    later.reserve("c.example", 0.2)
+    time.sleep(0.25)
+    assert later.reserve("c.example", 0.2) == 0.0  # a free site does not wait
+
+
+def test_sources_on_one_host_share_its_pace(demo_server, tmp_path):
+    """0.1 s delay, one request at a time per crawler: about 10 requests a second for the host
+    in all; with SHARED_PACING=0 each of the three crawlers fetches at that rate."""
+    polite = [*FAST, "-s", "DOWNLOAD_DELAY=0.1", "-s", "RANDOMIZE_DOWNLOAD_DELAY=0",
+              "-s", "CONCURRENT_REQUESTS_PER_DOMAIN=1"]
+    seen = {}
+    for shared in (1, 0):
+        archive = tmp_path / f"archive{shared}"
+        start = len(demo_server.request_times)
+        done = scrapy("crawlall", "--sources", ",".join(DEMO), *polite, "-s", f"SHARED_PACING={shared}",
+                      archive=archive, base_url=demo_server.base_url)
+        assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
+        times = demo_server.request_times[start:]
+        seen[shared] = (len(times), busiest_second(times), round(times[-1] - times[0], 1))
+        assert len(rows(archive, "articles")) == 175
+    print("requests, busiest second, span s (shared pace on, off):", seen)
+    (n_on, peak_on, span_on), (_, peak_off, _) = seen[1], seen[0]
+    assert n_on > 200 and peak_on <= 12 and n_on / span_on <= 11, seen
+    assert peak_off >= 18, seen
