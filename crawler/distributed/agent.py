@@ -192,8 +192,11 @@ class Agent:
 
     def flush(self) -> None:
         """Write what waits: requests queued while Redis was away, then in one transaction the
-        outcomes given and the leases done since the last tick (outcomes first: a request is
-        never acknowledged before its outcome is recorded)."""
+        outcomes given, the report counters of every crawler that acknowledges something, and
+        the leases done since the last tick. A request is never acknowledged before its outcome
+        and the counts it made (a discovery page read, say) are recorded: a worker that dies
+        loses neither, since its unacknowledged requests are handed back and done again (a page
+        counted in the last snapshot but not acknowledged may then be counted twice)."""
         for crawler in list(self.crawlers.values()):
             crawler.flush()
         while self._pending:
@@ -209,6 +212,7 @@ class Agent:
             self.scripts.outcome(keys=[bucket], args=[field, reason, self.run.ttl_ms], client=pipe)
         for crawler, fields in acks:
             if fields:
+                self.run.put_partial(crawler.spider.name, self.worker_id, crawler.partial(), pipe=pipe)
                 pipe.hdel(crawler.queue.lease_key, *fields)
         try:
             self.link.call(pipe.execute)

@@ -47,6 +47,7 @@ from crawler.distributed.redisio import Link, RedisDown, Scripts, connect, serve
 from crawler.distributed.report import source_row
 from crawler.distributed.runstate import ABORTED, ACTIVE, DONE, RUNNING, SEEDING, RunState
 from crawler.distributed.spider import spider_class
+from storage.errors import ArchiveError
 
 logger = logging.getLogger(__name__)
 
@@ -367,6 +368,24 @@ class Coordinator:
         except RedisDown:
             return []
 
+    def _dead_journal_note(self, worker: str, handed: int) -> str:
+        """What became of a dead worker's journal: published by a recovery (here, or by a worker on
+        its machine while the run went on: then the pages it had not acknowledged were fetched again
+        and count as duplicates of its rows), or still waiting on its machine."""
+        try:
+            manifest = self.archive.get_manifest(f"{self.run_id}.{worker}")
+        except ArchiveError:
+            manifest = None
+        if manifest is None:
+            return ("its journal is published by `scrapy archive recover` on its machine or when it starts "
+                    "again")
+        articles = int((manifest.get("rows") or {}).get("articles", 0))
+        if not articles:
+            return "its journal was recovered (it held no article)"
+        return (f"its journal was recovered ({articles} article(s) archived under its run id"
+                + ("; the pages it had not acknowledged were fetched again, and count as duplicates of those here)"
+                   if handed else ")"))
+
     def _rows(self, outcome: str) -> list[dict]:
         reason = {"drained": "finished", "shutdown": "shutdown"}.get(outcome, outcome)
         notes: list[str] = []
@@ -379,8 +398,8 @@ class Coordinator:
             except RedisDown:
                 pass
         for worker, handed in sorted(dead.items()):
-            notes.append(f"worker {worker} went silent (died?): {handed} request(s) handed back; a dead worker's "
-                         f"journal is published by `scrapy archive recover` on its machine or when it starts again")
+            notes.append(f"worker {worker} went silent (died?): {handed} request(s) handed back; "
+                         + self._dead_journal_note(worker, handed))
         for worker, result in sorted(finished.items()):
             if result.get("commit_error"):
                 notes.append(f"worker {worker} could not publish ({result['commit_error']}): its rows wait in its "

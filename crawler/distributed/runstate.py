@@ -90,11 +90,15 @@ class RunState:
         return found, outcomes
 
     # ------------------------------------------------------------------ report counters
-    def put_partial(self, source: str, who: str, data: dict) -> None:
-        pipe = self.client.pipeline(transaction=False)
+    def put_partial(self, source: str, who: str, data: dict, pipe=None) -> None:
+        """Store one worker's report counters for a source (into ``pipe`` when given, else now)."""
+        own = pipe is None
+        if own:
+            pipe = self.client.pipeline(transaction=False)
         pipe.hset(self.rk.partials(source), who, json.dumps(data, default=str))
         pipe.pexpire(self.rk.partials(source), self.ttl_ms)
-        self.link.call(pipe.execute)
+        if own:
+            self.link.call(pipe.execute)
 
     def partials(self, source: str) -> dict[str, dict]:
         raw = self.link.call(self.client.hgetall, self.rk.partials(source))
