@@ -196,7 +196,7 @@ def current_run(client, timeout: float = 60) -> str:
 def outcomes_recorded(client, run_id: str) -> int:
     n = 0
     for key in client.scan_iter(match=f"{PREFIX}:run:{run_id}:found:*", count=1000):
-        n += sum(1 for v in client.hvals(key) if v)
+        n += sum(1 for v in client.hvals(key) if v and not v.startswith(b"@"))  # "@<finder>": no outcome yet
     return n
 
 
