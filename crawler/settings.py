@@ -87,7 +87,7 @@ DOWNLOADER_MIDDLEWARES = {
     "scrapy.downloadermiddlewares.retry.RetryMiddleware": None,
     "crawler.middlewares.retry.BackoffRetryMiddleware": 550,
     # one pace per site for every source of the process (every worker in distributed mode)
-    "crawler.middlewares.pacing.SitePacingMiddleware": 580,
+    "crawler.middlewares.pacing.SitePacingMiddleware": 575,  # after the retry wait (550)
 }
 SHARED_PACING = True  # False: each source's crawler paces a site on its own (plain Scrapy)
 
