@@ -27,6 +27,27 @@ def test_a_pace_spaces_reservations_and_a_pause_holds_them_all():
     assert later.reserve("c.example", 0.2) == 0.0  # a free site does not wait
 
 
+def test_a_retry_after_answer_pauses_the_site_for_every_crawler():
+    from scrapy.http import Request, Response
+    from scrapy.utils.test import get_crawler
+
+    from crawler.middlewares.pacing import SitePacingMiddleware
+
+    pace = LocalPace()
+    crawler = get_crawler(settings_dict={"RETRY_AFTER_MAX": 60})
+    crawler.stats.open_spider()
+    mw = SitePacingMiddleware(crawler, pace)
+    request = Request("https://news.example/a")
+    for status, header, paused in ((200, b"30", False), (429, b"abc", False), (503, b"600", False),
+                                   (429, b"20", True)):
+        response = Response(request.url, status=status, headers={"Retry-After": header}, request=request)
+        assert mw.process_response(request, response) is response
+        wait = pace.reserve("news.example", 0.1)
+        assert (19.5 < wait <= 20.0) if paused else wait < 1, (status, header, wait)
+    assert crawler.stats.get_value("pacing/paused") == 1
+    assert pace.reserve("other.example", 0.1) == 0.0  # only that site
+
+
 def test_sources_on_one_host_share_its_pace(demo_server, tmp_path):
     """0.1 s delay, one request at a time per crawler: about 10 requests a second for the host
     in all; with SHARED_PACING=0 each of the three crawlers fetches at that rate."""
