@@ -70,7 +70,9 @@ def run_id_of(output: str) -> str:
 
 
 def accounted(row: dict) -> bool:
-    return row["articles_found"] == row["articles_archived"] + row["duplicates_skipped"] + sum(row["dropped"].values())
+    """``found = archived + duplicates + dropped`` for one ``runs`` row."""
+    dropped = dict(row["dropped"] or {})
+    return row["articles_found"] == row["articles_archived"] + row["duplicates_skipped"] + sum(dropped.values())
 
 
 def path_of(url: str) -> str:
@@ -88,6 +90,16 @@ def article_paths(world) -> set[str]:
 def requested_article_paths(requests, world) -> list[str]:
     known = article_paths(world)
     return [urlsplit(t).path.rstrip("/") for t, _ in requests if urlsplit(t).path.rstrip("/") in known]
+
+
+def statuses(requests: list[tuple[str, int]], path: str) -> list[int]:
+    """HTTP statuses the demo server answered for ``path`` (its ``requests`` log), in order."""
+    return [s for t, s in requests if urlsplit(t).path.rstrip("/") == path]
+
+
+def request_rate(times: list[float]) -> tuple[int, int, float]:
+    """``(requests, most within one second, seconds from first to last)`` of request times."""
+    return len(times), busiest_second(times), times[-1] - times[0]
 
 
 def busiest_second(times: list[float]) -> int:

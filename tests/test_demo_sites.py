@@ -357,9 +357,7 @@ def test_gzip_and_xml_bombs(faulty):
 
 
 def test_big_world_is_lazy():
-    t0 = time.monotonic()
     big = build_world(n_articles=20_000)
-    assert time.monotonic() - t0 < 5                      # ~0.05 s on an idle machine
     tracemalloc.start()
     build_world(n_articles=20_000)
     _, peak = tracemalloc.get_traced_memory()

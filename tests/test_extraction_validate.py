@@ -43,11 +43,14 @@ def test_drop_is_counted_and_logged(caplog):
 def test_from_crawler_reads_stats_and_floor():
     class Settings:
         def getint(self, name, default):
-            return {"VALIDATE_MIN_BODY_WORDS": 40}.get(name, default)
+            return {"VALIDATE_MIN_BODY_WORDS": 80}.get(name, default)
 
     class Crawler:
         stats = Stats()
         settings = Settings()
+    pipeline = ValidatePipeline.from_crawler(Crawler())
     with pytest.raises(DropItem):
-        ValidatePipeline.from_crawler(Crawler()).process_item({**GOOD, "http_status": 404})
-    assert Crawler.stats.values == {"pipeline/dropped/http_status": 1}
+        pipeline.process_item({**GOOD, "http_status": 404})
+    with pytest.raises(DropItem):  # 60 words: enough by default, under this floor
+        pipeline.process_item(dict(GOOD))
+    assert Crawler.stats.values == {"pipeline/dropped/http_status": 1, "pipeline/dropped/body_too_short": 1}

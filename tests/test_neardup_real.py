@@ -26,7 +26,8 @@ def result(sets):
     from benchmarks.neardup_eval import index_eval
 
     ss, gold, pos = sets
-    return index_eval(ss + gold, pos, nd.DEFAULT, load_fundus(shared_data("..", "data")))
+    fundus = load_fundus(shared_data("fundus-pages", "pairs.jsonl").parents[1])
+    return index_eval(ss + gold, pos, nd.DEFAULT, fundus)
 
 
 def test_sets_are_what_the_figures_say(sets):

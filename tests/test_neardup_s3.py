@@ -3,7 +3,6 @@ run, found by the next, concurrent publishers, compaction. Shares the S3 server 
 
 from __future__ import annotations
 
-import sys
 
 import pytest
 
@@ -12,8 +11,6 @@ from pipelines.neardup_index import NearDupIndex, index_prefix
 from storage import open_archive
 from tests.test_neardup import BODY, OTHER_BODY, syndicated
 
-if not hasattr(sys.modules.get("tests.conftest"), "s3_server"):  # until tests/conftest.py imports them
-    from tests.conftest_s3 import s3_env, s3_server, s3_uri  # noqa: F401
 
 pytestmark = pytest.mark.xdist_group("s3")
 

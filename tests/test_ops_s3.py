@@ -4,7 +4,6 @@ uploaded log, read back through the storage layer."""
 
 from __future__ import annotations
 
-import sys
 import time
 from urllib.parse import urlsplit
 
@@ -15,8 +14,6 @@ from crawler.oplock import LOCK_KEY
 from storage import open_archive
 from tests._ops import DEMO, FAST, accounted, requested_article_paths, run_id_of, scrapy, scrapy_popen
 
-if not hasattr(sys.modules.get("tests.conftest"), "s3_server"):  # until tests/conftest.py imports them
-    from tests.conftest_s3 import s3_server  # noqa: F401
 
 pytestmark = pytest.mark.xdist_group("s3")
 

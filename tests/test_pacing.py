@@ -8,7 +8,7 @@ import time
 import pytest
 
 from crawler.middlewares.pacing import LocalPace
-from tests._ops import DEMO, FAST, busiest_second, rows, scrapy
+from tests._ops import DEMO, FAST, request_rate, rows, scrapy
 
 pytestmark = pytest.mark.xdist_group("pacing")
 
@@ -60,10 +60,9 @@ def test_sources_on_one_host_share_its_pace(demo_server, tmp_path):
         done = scrapy("crawlall", "--sources", ",".join(DEMO), *polite, "-s", f"SHARED_PACING={shared}",
                       archive=archive, base_url=demo_server.base_url)
         assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
-        times = demo_server.request_times[start:]
-        seen[shared] = (len(times), busiest_second(times), round(times[-1] - times[0], 1))
+        seen[shared] = request_rate(demo_server.request_times[start:])
         assert len(rows(archive, "articles")) == 175
     print("requests, busiest second, span s (shared pace on, off):", seen)
     (n_on, peak_on, span_on), (_, peak_off, _) = seen[1], seen[0]
     assert n_on > 200 and peak_on <= 12 and n_on / span_on <= 11, seen
-    assert peak_off >= 18, seen
+    assert peak_off > 1.5 * peak_on, seen  # what the shared pace prevents

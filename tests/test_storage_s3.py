@@ -20,17 +20,10 @@ from storage import CorruptFile, LockTimeout, StoreUnavailable, open_archive
 from tests.test_storage_faults import (
     N_ROWS, ROOT, RUN_ID, expected_prefix, make_item, run_writer, snapshot, write_item,
 )
-from tests.test_storage_local import QUERIES, fill
+from tests.test_storage_local import _answers, fill
 
-if not hasattr(sys.modules.get("tests.conftest"), "s3_server"):  # until tests/conftest.py imports them
-    from tests.conftest_s3 import s3_env, s3_server, s3_uri  # noqa: F401
 
 pytestmark = pytest.mark.xdist_group("s3")
-
-
-def _answers(archive):
-    con = archive.duckdb()
-    return [con.execute(q).fetchall() for q in QUERIES]
 
 
 @pytest.fixture(scope="module")
@@ -54,7 +47,9 @@ def test_s3_archive_equals_local_archive_byte_for_byte(s3_uri, tmp_path):
     table = pads.dataset(f"{root}/articles", filesystem=fs, partitioning="hive").to_table()
     assert table.num_rows == local.read_table("articles").num_rows
     assert table.schema.field("month").type == "string"
-    assert s3.display_uri == s3_uri and os.environ["AWS_SECRET_ACCESS_KEY"] not in repr(s3.backend.__dict__.get("display_uri"))
+    secret = os.environ["AWS_SECRET_ACCESS_KEY"]
+    assert s3.display_uri == s3_uri and secret not in s3.display_uri and secret not in repr(s3)
+    assert secret not in repr(s3.backend) and secret not in str(s3.manifests())
 
 
 def test_outage_mid_run_keeps_journaling_and_publishes_late(s3_server, s3_uri, tmp_path, caplog):
