@@ -45,6 +45,8 @@ from email.utils import parsedate_to_datetime
 from functools import lru_cache
 from zoneinfo import ZoneInfo
 
+from pipelines.cleaning.rules import nfc
+
 logger = logging.getLogger(__name__)
 
 DEFAULT_TZ = "Asia/Ho_Chi_Minh"
@@ -195,7 +197,7 @@ def parse_date(raw: str | None, fetched_at: datetime | None = None, tz: str | No
     """``(utc_datetime, None)`` or ``(None, reason)``."""
     if raw is None or not str(raw).strip():
         return None, "empty"
-    raw = str(raw)
+    raw = nfc(str(raw))  # the page is not composed as a whole (pipelines/decode.py): its date words are here
     zone = _zone(tz)
     dt = fast_parse(raw, fetched_at, zone)
     if dt is None:

@@ -40,6 +40,15 @@ def test_formats(raw, expected):
     assert dt.tzinfo is not None
 
 
+@pytest.mark.parametrize("raw", ["Cập nhật lúc 8 giờ 07 ngày 07/03/2026", "07/03/2026 08:07 chiều"])
+def test_decomposed_vietnamese_reads_as_composed(raw):
+    """Combining accents (NFD) as some CMSs emit them: 'giờ' and 'chiều' still count."""
+    import unicodedata
+
+    assert parse_date(unicodedata.normalize("NFD", raw), FETCHED) == parse_date(raw, FETCHED)
+    assert parse_date(raw, FETCHED)[0].minute == 7
+
+
 def test_dateparser_fallback_for_words():
     dt, why = parse_date("ngày 5 tháng 3 năm 2026", FETCHED, "Asia/Ho_Chi_Minh")
     assert why is None and dt.date().isoformat() in ("2026-03-04", "2026-03-05")

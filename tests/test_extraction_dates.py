@@ -21,6 +21,14 @@ def test_labelled_date():
     assert date_lines(tree)[0] == "Datum 28.04.2023"
 
 
+def test_labelled_date_on_a_decomposed_page():
+    """A page typed with combining accents (NFD): decode does not compose whole pages."""
+    import unicodedata
+
+    html = unicodedata.normalize("NFD", "<h1>Tiêu đề</h1><p><span>Ngày đăng:</span> 07/03/2026 08:07</p>")
+    assert unicodedata.normalize("NFC", date_lines(page(html))[0]) == "Ngày đăng: 07/03/2026 08:07"
+
+
 def test_data_attribute_date():
     tree = page('<h1>T</h1><div data-deploy-dt="2026.01.29 18:40" data-x="1">x</div>')
     assert "2026.01.29 18:40" in date_lines(tree)

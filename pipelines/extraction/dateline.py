@@ -11,6 +11,7 @@ lists further down).
 from __future__ import annotations
 
 import re
+import unicodedata
 
 from pipelines.extraction.tree import compiled_xpath, text_of
 
@@ -19,9 +20,11 @@ _X_BEFORE_H1 = compiled_xpath("(//h1)[1]/preceding::*[@class or @id or @itemprop
 _X_ALL = compiled_xpath("//body//*[@class or @id or @itemprop]")
 LABELS = ("Datum", "Date", "Published", "Publié le", "Veröffentlicht", "Fecha", "Data", "Ngày đăng", "Ngày", "Đăng lúc",
           "Cập nhật", "Erschienen", "Publicado")
+# in both Unicode forms: the page is not composed as a whole (pipelines/decode.py)
+_LABEL_FORMS = tuple(dict.fromkeys(f for w in LABELS for f in (w, unicodedata.normalize("NFD", w))))
 _X_LABELS = compiled_xpath(
     "//body//*[self::strong or self::b or self::dt or self::span or self::label or self::em]"
-    "[" + " or ".join(f"normalize-space(translate(., ':', ''))='{w}'" for w in LABELS) + "]"
+    "[" + " or ".join(f"normalize-space(translate(., ':', ''))='{w}'" for w in _LABEL_FORMS) + "]"
 )
 _MARK = re.compile(r"date|time|publish|posted|dateline|byline|meta|lineinfo|ngay|thoi-gian|zeit|datum|fecha|data", re.I)
 _NOT = re.compile(r"update|modif|picker|comment|timeline|times|timer|weather|video|duration|runtime", re.I)
