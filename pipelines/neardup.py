@@ -361,6 +361,7 @@ class _Shared:
         self.users = 0
         self.meta: dict[str, dict] = {}  # pending article id -> what a duplicates row needs
         self.last_publish = time.monotonic()
+        self.retry_at = 0.0  # after a failed publish, not before this (time.monotonic())
 
 
 _shared_lock = threading.Lock()
@@ -472,8 +473,9 @@ class NearDupPipeline:
         index.add(item["article_id"], sig)
         shared.meta[item["article_id"]] = _meta(item)
         stats.inc_value("neardup/ms", (time.perf_counter() - started) * 1000)
-        if (len(index.pending) >= self.publish_items
-                or time.monotonic() - shared.last_publish >= self.publish_seconds):
+        now = time.monotonic()
+        if now >= shared.retry_at and (len(index.pending) >= self.publish_items
+                                       or now - shared.last_publish >= self.publish_seconds):
             self._publish()
         return item
 
@@ -486,6 +488,7 @@ class NearDupPipeline:
             late = shared.index.publish(session.run_id)
         except Exception as exc:  # noqa: BLE001 - the articles are safe in the run's journal
             stats.inc_value("neardup/publish_failed")
+            shared.retry_at = time.monotonic() + self.publish_seconds  # not again at every item
             logger.error("could not publish the near-duplicate index (%d articles kept for the next try; "
                          "`scrapy archive duplicates --reindex` adds any that are lost): %s",
                          len(shared.index.pending), exc)

@@ -407,6 +407,29 @@ def test_pipeline_drops_copy_records_it_and_publishes_the_index(tmp_path):
     assert reindex(archive) == {"indexed_before": 1, "added": 0, "too_short": 0, "segments": 1}
 
 
+def test_a_failed_index_publish_is_retried_later_not_at_every_item(tmp_path, monkeypatch):
+    from crawler.session import release
+
+    crawler, session, stage = _stage(tmp_path, RUN_ID="20261101T080000Z-dddddd", NEARDUP_PUBLISH_ITEMS=1)
+    calls = []
+
+    def down(run_id):
+        calls.append(run_id)
+        raise OSError("store down")
+
+    monkeypatch.setattr(stage.shared.index, "publish", down)
+    for n in range(5):
+        body = " ".join(f"câu{n} số{k} về kinh tế Bình Dương tháng {k}." for k in range(40))
+        stage.process_item(_item(f"{n:016x}", body, "portal", session.run_id, n))
+    assert len(calls) == 1 and crawler.stats.get_value("neardup/publish_failed") == 1
+    monkeypatch.undo()
+    stage.close_spider()  # the last publish is tried whatever the wait: now it works
+    release(session)
+    later = NearDupIndex(open_archive(str(tmp_path / "archive")).backend)
+    later.refresh()
+    assert len(later) == 5
+
+
 def test_pipeline_warns_when_only_an_index_of_another_format_exists(tmp_path, caplog):
     from crawler.session import release
 
