@@ -130,8 +130,9 @@ def evaluate(row: dict, reason: str, spider, stats: dict, min_sample: int) -> tu
     if stats.get("robotstxt/unreachable"):
         status = "failed"
         problems.append("robots.txt unreachable: the site was not crawled (RFC 9309: assume disallowed)")
+    # of the requested articles, those that needed no archiving (max_articles URLs were never requested)
     settled = row["duplicates_skipped"] + sum(
-        v for k, v in row["dropped"].items() if k in ("outside_window", "unchanged", "max_articles"))
+        v for k, v in row["dropped"].items() if k in ("outside_window", "unchanged"))
     new = spider.requested_articles - settled
     min_new = spider.crawler.settings.getint("NOTHING_ARCHIVED_MIN_NEW", 3)
     if status == STATUS_OK and not row["articles_archived"] and new >= max(1, min_new):

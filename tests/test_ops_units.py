@@ -296,6 +296,9 @@ def test_status_rules():
     assert evaluate(row(articles_archived=0, dropped={"not_article": 2}), "finished",
                     spider(requested_articles=2), {}, 10)[0] == "ok"   # 2 odd pages are no alarm
     assert evaluate(row(articles_archived=0, duplicates_skipped=20), "finished", spider(), {}, 10)[0] == "ok"
+    # URLs left for the next run by max_articles were never requested: they settle nothing
+    capped = row(articles_archived=0, dropped={"http_503": 5, "max_articles": 40})
+    assert evaluate(capped, "finished", spider(requested_articles=5), {}, 10)[0] == "nothing_archived"
     low = row(completeness_date=0.5)
     status, problems = evaluate(low, "finished", spider(), {}, 10)
     assert status == "incomplete" and problems == ["completeness date 50% < 90%"]
