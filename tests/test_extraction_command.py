@@ -38,14 +38,14 @@ def test_files_manifest_and_gzip(tmp_path):
     packed.write_bytes(gzip.compress(PAGE.encode("utf-8")))
     manifest = tmp_path / "m.jsonl"
     manifest.write_text(json.dumps({"file": "b.html.gz", "url": "https://vnexpress.net/xuat-khau-1234567.html",
-                                    "fetched_at": "2026-03-08T00:00:00+00:00"}) + "\n", encoding="utf-8")
+                                    "fetched_at": "2026-03-08T00:00:00"}) + "\n", encoding="utf-8")  # no offset: UTC
     code, rows, err = run(str(plain), "--url", "https://example.org/xuat-khau", "--manifest", str(manifest))
     assert code == 0, err
     assert [r["file"] for r in rows] == [str(plain), str(tmp_path / "b.html.gz")]
     first, second = rows
     assert first["source"] is None and first["title"] == "Xuất khẩu tăng" and "Đoạn 9" in first["body"]
     assert first["published_at"] == "2026-03-07T01:47:00+00:00" and first["drop_reason"] is None
-    assert second["source"] == "vnexpress" and second["crawled_at"].startswith("2026-03-08")
+    assert second["source"] == "vnexpress" and second["crawled_at"] == "2026-03-08T00:00:00+00:00"
     assert {"field_sources", "canonical_url", "tags", "authors", "image_captions"} <= set(first)
 
 

@@ -54,6 +54,12 @@ def read_saved(path: Path) -> bytes:
     return gzip.decompress(raw) if path.name.endswith(".gz") or raw[:2] == b"\x1f\x8b" else raw
 
 
+def _aware(iso: str) -> datetime:
+    """An ISO time; one without an offset is UTC."""
+    value = datetime.fromisoformat(iso)
+    return value if value.tzinfo is not None else value.replace(tzinfo=timezone.utc)
+
+
 def _json_default(value):
     if isinstance(value, datetime):
         return value.isoformat()
@@ -116,9 +122,7 @@ class Command(ScrapyCommand):
         if not args and not opts.manifest:
             raise UsageError("give at least one FILE or --manifest", print_help=True)
         forced = get_source(opts.source, self.settings.get("DEMO_BASE_URL")) if opts.source else None
-        fetched_default = datetime.fromisoformat(opts.fetched_at) if opts.fetched_at else None
-        if fetched_default is not None and fetched_default.tzinfo is None:
-            fetched_default = fetched_default.replace(tzinfo=timezone.utc)
+        fetched_default = _aware(opts.fetched_at) if opts.fetched_at else None
         failures = 0
         for path, url, extra in pages_from(args, opts.url, opts.manifest):
             try:
@@ -129,7 +133,7 @@ class Command(ScrapyCommand):
                 continue
             fetched = fetched_default
             if extra.get("fetched_at"):
-                fetched = datetime.fromisoformat(extra["fetched_at"])
+                fetched = _aware(extra["fetched_at"])
             if fetched is None:
                 fetched = datetime.fromtimestamp(path.stat().st_mtime, timezone.utc)
             source = forced or source_for_url(url)
@@ -144,7 +148,7 @@ class Command(ScrapyCommand):
                 # no URL given: the page's own canonical URL may still name a declared source
                 source = source_for_url(item["canonical_url"])
                 if source is not None:
-                    page["source"] = source.name
+                    page.update(source=source.name, html=item["html"])  # decoded once
                     item = process_page(page, source)
             if source is not None:
                 item.setdefault("region", source.region)
