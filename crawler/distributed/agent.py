@@ -158,7 +158,7 @@ class Agent:
                 self._abort("redis_lost", "the run's record is gone from Redis (restarted without persistence, or "
                             "flushed); this worker stops and publishes what it archived")
                 return
-            sid = server_id(self.client)
+            sid = self.link.call(server_id, self.client)
             if self._server_id and sid != self._server_id:
                 self.redis_restarted += 1
                 logger.warning("Redis restarted and still holds run %s: carrying on", self.run_id)

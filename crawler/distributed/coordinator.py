@@ -277,12 +277,9 @@ class Coordinator:
                                 run_keys=rk, worker="coordinator")
             dupes = BucketedFilter(self.client, rk.filter(name), fingerprinter=fingerprinter, link=self.link,
                                    scripts=self.scripts, buckets=self.config.buckets,
-                                   ttl_ms=self.config.run_max_age * 1000)
-            for request in requests:
-                if again:
-                    request = request.replace(dont_filter=True)
-                if request.dont_filter or not dupes.request_seen(request):
-                    queue.push(request)
+                                   ttl_ms=self.state.ttl_ms)
+            for request in requests:  # filter and queue in one atomic step, as workers do
+                queue.push_unless_seen(request.replace(dont_filter=True) if again else request, dupes)
             if not again:
                 self.seed_spiders[name] = spider
                 part = spider.partial()
@@ -302,7 +299,7 @@ class Coordinator:
             try:
                 if self.state.record() is None:
                     return "redis_lost"
-                sid = server_id(self.client)
+                sid = self.link.call(server_id, self.client)
                 if sid != self.server_id:
                     self.restarts += 1
                     logger.warning("Redis restarted and kept run %s: seeding discovery again so that nothing "
