@@ -195,8 +195,14 @@ class Run:
         with self.backend.lock(f"run={self.run_id} segment={k}", timeout=self.lock_timeout):
             fault("flush.locked")
             intent = self._intents.get(k)
+            claimed = self.backend.exists(ckey)
+            if intent is None and claimed:
+                # claims are written only after their decision is journaled: these are another
+                # run's of the same id (started while the store did not answer, so not refused)
+                raise ArchiveError(f"run id {self.run_id} already published segment {k} in {self.backend.display_uri}: "
+                                   f"a run id is used once; the rows stay in the journal {self.journal.folder}")
             # Once its claims file exists, a segment's recorded decisions are final.
-            if intent is None or not self.backend.exists(ckey):
+            if intent is None or not claimed:
                 self.state.refresh()
                 demote = publish.decide(rows, self.state)
                 redirect = publish.redirects(rows, demote, self.state)

@@ -18,7 +18,7 @@ import pyarrow.dataset as pads
 import pyarrow.parquet as pq
 import pytest
 
-from storage import ArchiveConfigError, CorruptFile, InvalidRow, JournalFull, open_archive
+from storage import ArchiveConfigError, ArchiveError, CorruptFile, InvalidRow, JournalFull, open_archive
 from storage.schema import DICTIONARY_COLUMNS, SCHEMAS
 from tests.test_storage_faults import ROOT, make_item, run_writer, runs_row, snapshot, write_item
 
@@ -389,3 +389,30 @@ def test_missing_optional_driver_is_a_clear_error(tmp_path):
               f"open_archive({str(tmp_path / 'arc')!r}).files('articles')\nprint('local ok')")
     proc = subprocess.run([sys.executable, "-c", script], cwd=ROOT, capture_output=True, text=True, timeout=60)
     assert "ARCHIVE_URI: s3:// archives need boto3" in proc.stdout and "local ok" in proc.stdout, proc.stderr
+
+
+def test_a_run_id_reused_while_the_store_was_down_never_overwrites_or_loses_rows(archive, tmp_path, monkeypatch):
+    """begin_run refuses a committed run id, unless the store did not answer at that moment: then
+    publishing finds the id's claims in the archive and refuses, leaving the rows journaled."""
+    from storage.errors import StoreUnavailable
+
+    fill(archive, n=12, run_id=RUN)
+    before = _answers(archive)
+    real_exists = archive.backend.exists
+    calls = iter([StoreUnavailable(archive.display_uri, "exists", "down")])
+
+    def flaky(key):
+        exc = next(calls, None)
+        if exc is not None:
+            raise exc
+        return real_exists(key)
+
+    monkeypatch.setattr(archive.backend, "exists", flaky)
+    run = archive.begin_run(RUN)  # the committed check could not ask the store
+    for i in range(5):
+        write_item(run, make_item(100 + i, RUN, salt="again"))
+    with pytest.raises(ArchiveError, match="already published"):
+        run.flush()
+    assert _answers(archive) == before  # nothing of the second run mixed in
+    assert (tmp_path / "journal" / RUN / "journal.log").stat().st_size > 0  # its rows wait there
+
