@@ -33,6 +33,22 @@ NOT_ARCHIVED_QUIETLY = ("outside_window", "unchanged", "already_archived", "know
                         "known_refused", "failed_recently", "failed_gave_up", "max_articles")
 FINISHED_REASONS = ("finished", "max_articles")
 STATUS_OK = "ok"
+# notes of a run that may have missed part of a site's feeds, sitemaps or listings
+DISCOVERY_GAPS = ("discovery_failed=", "refused_xml=", "refused_gzip_bomb=", "bad_gzip=")
+
+
+def crawl_kind(row: dict) -> str:
+    """``"restricted"`` (a window or a rerun of given URLs), ``"cut_short"`` (not ok, stopped by
+    max_articles, articles left unfetched, or a feed, sitemap or listing page not read) or
+    ``"complete"``: what a later run may conclude from this ``runs`` row."""
+    notes = row.get("notes") or ""
+    if any(word in notes for word in ("window ", "rerun of")):
+        return "restricted"
+    dropped = dict(row.get("dropped") or [])
+    if (row["status"] != STATUS_OK or "max_articles" in dropped or "not_fetched" in dropped
+            or any(gap in notes for gap in DISCOVERY_GAPS)):
+        return "cut_short"
+    return "complete"
 _VERSION: str | None = None
 
 
@@ -100,6 +116,8 @@ def build_row(spider, reason: str, stats: dict, now: datetime | None = None) -> 
     status, problems = evaluate(row, reason, spider, stats, min_sample)
     row["status"] = status
     notes = problems + [f"{k}={v}" for k, v in sorted(spider.events.items())]
+    if spider.discovery.get("failed"):
+        notes.append(f"discovery_failed={spider.discovery['failed']}")
     for label, key in (("retries", "retry/count"), ("retry_after_waits", "retry/retry_after_honoured"),
                        ("retry_after_too_long", "retry/retry_after_too_long"),
                        ("robots_disallowed", "robotstxt/forbidden")):

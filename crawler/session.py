@@ -21,6 +21,7 @@ from datetime import datetime, timezone
 
 from crawler.seen import SeenRecorder, SeenState
 from crawler.seen import compact as compact_seen
+from crawler.runreport import crawl_kind
 
 logger = logging.getLogger(__name__)
 
@@ -130,12 +131,10 @@ class ArchiveSession:
         out: dict[str, datetime] = {}
         self._last_cut_short = {}
         for row in table.to_pylist():
-            dropped = dict(row["dropped"] or [])
-            notes = row["notes"] or ""
-            if any(word in notes for word in ("window ", "rerun of", "dry run")):
+            kind = crawl_kind(row)
+            if kind == "restricted":
                 continue
-            cut_short = row["status"] != "ok" or "max_articles" in dropped or "not_fetched" in dropped
-            latest = self._last_cut_short if cut_short else out
+            latest = self._last_cut_short if kind == "cut_short" else out
             if row["source"] not in latest or row["started_at"] > latest[row["source"]]:
                 latest[row["source"]] = row["started_at"]
         return out

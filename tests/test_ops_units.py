@@ -306,6 +306,24 @@ def test_status_rules():
     assert evaluate(row(completeness_date=1 / 3), "finished", few, {}, 10)[0] == "ok"  # too few to judge
 
 
+def test_what_a_later_run_may_conclude_from_a_runs_row():
+    """A sitemap older than the last complete run is skipped, and a listing walk stops at known
+    articles only after a complete run: a run that could not read a feed, sitemap or listing page
+    is not complete, or the part it missed would be skipped for good."""
+    from crawler.runreport import crawl_kind
+
+    def row(status="ok", dropped=None, notes=""):
+        return {"status": status, "dropped": dropped or {}, "notes": notes}
+
+    assert crawl_kind(row()) == "complete"
+    assert crawl_kind(row(notes="retries=2")) == "complete"
+    for cut in (row(status="incomplete"), row(dropped={"max_articles": 3}), row(dropped={"not_fetched": 1}),
+                row(notes="discovery_failed=1"), row(notes="refused_xml=1"), row(notes="bad_gzip=1")):
+        assert crawl_kind(cut) == "cut_short", cut
+    assert crawl_kind(row(notes="window 2026-10-01..2026-10-31")) == "restricted"
+    assert crawl_kind(row(notes="rerun of 2 given URL(s)", status="failed")) == "restricted"
+
+
 def test_seen_files_are_merged_latest_row_first(tmp_path):
     from crawler.seen import compact
 
