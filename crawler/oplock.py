@@ -30,6 +30,8 @@ import socket
 import threading
 from datetime import datetime, timedelta, timezone
 
+from storage.procs import boot_id, pid_alive, pid_start
+
 logger = logging.getLogger(__name__)
 
 LOCK_KEY = "_state/crawl.lock"
@@ -48,38 +50,6 @@ class CrawlLocked(Exception):
             f"since {since}; its lock expires at {expires} unless renewed. Exiting without crawling. "
             f"If that process is gone, the next run takes its lock over by itself."
         )
-
-
-def _boot_id() -> str:
-    try:
-        with open("/proc/sys/kernel/random/boot_id") as fh:
-            return fh.read().strip()
-    except OSError:
-        return ""
-
-
-def _pid_start(pid: int) -> str:
-    """The start time of ``pid`` in clock ticks since boot ('' when unknown)."""
-    try:
-        with open(f"/proc/{pid}/stat") as fh:
-            stat = fh.read()
-        return stat.rsplit(")", 1)[1].split()[19]
-    except (OSError, IndexError):
-        return ""
-
-
-def pid_alive(pid: int, start: str = "") -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        pass
-    if start:
-        now = _pid_start(pid)
-        if now and now != start:
-            return False  # the pid was reused by a later process
-    return True
 
 
 def _now() -> datetime:
@@ -107,9 +77,9 @@ class CrawlLock:
             "run_id": self.run_id,
             "token": self.token,
             "host": socket.gethostname(),
-            "boot_id": _boot_id(),
+            "boot_id": boot_id(),
             "pid": os.getpid(),
-            "pid_start": _pid_start(os.getpid()),
+            "pid_start": pid_start(os.getpid()),
             "acquired_at": getattr(self, "_acquired_at", now.isoformat(timespec="seconds")),
             "expires_at": (now + timedelta(seconds=self.ttl)).isoformat(timespec="seconds"),
         }
@@ -139,7 +109,7 @@ class CrawlLock:
             return "lock record without a valid expiry"
         if expires < now:
             return f"expired at {record['expires_at']}"
-        same_machine = record.get("host") == socket.gethostname() and record.get("boot_id", "") == _boot_id()
+        same_machine = record.get("host") == socket.gethostname() and record.get("boot_id", "") == boot_id()
         if same_machine and isinstance(record.get("pid"), int):
             if not pid_alive(record["pid"], record.get("pid_start", "")):
                 return f"process {record['pid']} on this machine is gone"

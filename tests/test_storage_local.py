@@ -416,3 +416,22 @@ def test_a_run_id_reused_while_the_store_was_down_never_overwrites_or_loses_rows
     assert _answers(archive) == before  # nothing of the second run mixed in
     assert (tmp_path / "journal" / RUN / "journal.log").stat().st_size > 0  # its rows wait there
 
+
+
+def test_a_lock_holder_is_alive_unless_gone_a_zombie_or_its_pid_reused():
+    import subprocess
+    import sys
+
+    from storage.procs import pid_alive, pid_start
+
+    me = os.getpid()
+    assert pid_start(me) and pid_alive(me, pid_start(me)) and pid_alive(me)
+    assert not pid_alive(me, str(int(pid_start(me)) + 1))  # same pid, another start: reused
+    child = subprocess.Popen([sys.executable, "-c", "import sys; sys.stdin.read()"], stdin=subprocess.PIPE)
+    start = pid_start(child.pid)
+    assert start and pid_alive(child.pid, start)
+    child.stdin.close()  # it exits ...
+    os.waitid(os.P_PID, child.pid, os.WEXITED | os.WNOWAIT)  # ... and is not reaped yet: a zombie
+    assert not pid_alive(child.pid, start)
+    child.wait()
+    assert not pid_alive(child.pid, start)  # gone

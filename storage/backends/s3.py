@@ -25,6 +25,7 @@ from urllib.parse import urlsplit
 
 from ..errors import ArchiveConfigError, LockTimeout, NotFound, StoreUnavailable
 from ..faults import fault
+from ..procs import pid_alive, pid_start
 from .base import Backend, ObjectInfo, check_key, names_run
 
 MULTIPART_THRESHOLD = 64 * 1024 * 1024
@@ -32,22 +33,11 @@ PART_SIZE = 16 * 1024 * 1024
 LOCK_KEY = "_state/lock.json"
 
 
-def _process_start(pid: int) -> str | None:
-    """The kernel's start time of a process (tells a live pid from a reused one)."""
-    try:
-        with open(f"/proc/{pid}/stat", "rb") as fh:
-            fields = fh.read().rsplit(b")", 1)[1].split()
-        return None if fields[0] in (b"Z", b"X") else fields[19].decode()  # a zombie is dead
-    except (OSError, IndexError):
-        return None
-
-
 def _holder_died_here(info: dict) -> bool:
     """A lock taken on this machine by a process that no longer runs: no need to wait for its lease."""
     if info.get("host") != socket.gethostname() or not isinstance(info.get("pid"), int):
         return False
-    start = _process_start(info["pid"])
-    return start is None or (info.get("pid_start") is not None and start != info["pid_start"])
+    return not pid_alive(info["pid"], info.get("pid_start") or "")
 
 
 class S3Backend(Backend):
@@ -224,7 +214,7 @@ class S3Backend(Backend):
         full = self._key(LOCK_KEY)
         token = uuid.uuid4().hex
         body = json.dumps({"owner": owner, "host": socket.gethostname(), "pid": os.getpid(),
-                           "pid_start": _process_start(os.getpid()), "token": token,
+                           "pid_start": pid_start(os.getpid()), "token": token,
                            "lease_s": self.lock_lease}).encode()
         start = time.monotonic()
         etag = None
