@@ -182,7 +182,10 @@ def compact(backend, run_id: str, min_files: int = 50) -> int:
     merged = table.take(pa.array(order[last]))
     sink = io.BytesIO()
     pq.write_table(merged, sink, compression="zstd")
-    backend.put_bytes(f"{SEEN_PREFIX}merged-{run_id}.parquet", sink.getvalue())
+    name = f"{SEEN_PREFIX}merged-{run_id}.parquet"
+    if not backend.put_bytes(name, sink.getvalue()):  # create-only: never delete what it did not replace
+        logger.warning("seen-URL files not merged: %s exists already", name)
+        return 0
     for key in keys:
         backend.delete(key)
     logger.info("merged %d seen-URL files (%d URLs)", len(keys), merged.num_rows)

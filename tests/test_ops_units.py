@@ -339,6 +339,12 @@ def test_seen_files_are_merged_latest_row_first(tmp_path):
     assert [o.key for o in backend.list("_state/seen/")] == ["_state/seen/merged-run-9.parquet"]
     state = SeenState(retry_after=0, max_attempts=10).load(backend)
     assert state.attempts("00000000000000aa") == 4 and len(state) == 5
+    # merging again under a run id already used: the existing merged file is kept, nothing deleted
+    rec = SeenRecorder()
+    rec.record(["00000000000002aa"], "demo", "archived", "archived")
+    rec.write(backend, "run-10")
+    assert compact(backend, "run-9", min_files=2) == 0
+    assert len(SeenState(retry_after=0, max_attempts=10).load(backend)) == 6
 
 
 def test_unreachable_archive_exits_4_before_crawling(tmp_path):
