@@ -22,4 +22,6 @@ from __future__ import annotations
 
 def enabled(settings) -> bool:
     """Whether ``DISTRIBUTED`` is on (``1``/``true``/``yes``/``on``)."""
-    return str(settings.get("DISTRIBUTED") or "").strip().lower() in {"1", "true", "yes", "on"}
+    from crawler.spiders.arguments import TRUE_WORDS
+
+    return str(settings.get("DISTRIBUTED") or "").strip().lower() in TRUE_WORDS

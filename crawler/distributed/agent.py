@@ -67,7 +67,6 @@ class Agent:
         self.worker_id = worker_id or new_worker_id()
         self.state: str | None = None
         self.aborted: str | None = None
-        self.redis_restarted = 0
         self.crawlers: dict[str, object] = {}  # source -> its scheduler (partials, buffered writes)
         self._pending: list = []  # writes to retry once Redis answers
         self._outcomes: list[tuple[str, str, str]] = []  # written in batches, with the acks
@@ -160,7 +159,6 @@ class Agent:
                 return
             sid = self.link.call(server_id, self.client)
             if self._server_id and sid != self._server_id:
-                self.redis_restarted += 1
                 logger.warning("Redis restarted and still holds run %s: carrying on", self.run_id)
             self._server_id = sid
             self.state = record_state

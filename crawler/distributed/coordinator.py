@@ -26,7 +26,6 @@ silent loss; run ``scrapy crawlall`` again (what was archived is kept and not fe
 from __future__ import annotations
 
 import asyncio
-import json
 import logging
 import os
 import signal
@@ -430,15 +429,3 @@ class Coordinator:
                 self.client.delete(self.keys.current)
         except Exception as exc:  # noqa: BLE001 - they expire after DISTRIBUTED_RUN_MAX_AGE anyway
             logger.warning("could not set the run's keys to expire: %s", exc)
-
-
-def status_line(config: Config) -> str:
-    """For `scrapy worker --status` and the docs: what Redis says about the current run."""
-    client = connect(config)
-    keys = Keys(config.prefix)
-    current = client.get(keys.current)
-    if not current:
-        return "no run"
-    state = RunState(Link(client), Scripts(client), keys, current.decode(), config)
-    record = state.record() or {}
-    return json.dumps({"run": state.run_id, "state": record.get("state"), "workers": state.workers()})

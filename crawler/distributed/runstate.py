@@ -121,9 +121,6 @@ class RunState:
             pipe.pexpire(key, self.ttl_ms)
         self.link.call(pipe.execute)
 
-    def heartbeat(self, worker: str, info: dict, lease_ttl: float) -> None:
-        self.link.call(self.client.set, self.keys.heartbeat(worker), json.dumps(info), px=int(lease_ttl * 1000))
-
     def mark_idle(self, worker: str, source: str) -> None:
         pipe = self.client.pipeline(transaction=False)
         pipe.sadd(self.rk.idle, f"{worker}|{source}")

@@ -80,7 +80,9 @@ class DistributedScheduler(RedisScheduler):
         return None
 
     def close(self, reason):
-        self._ack_done(force=True)
+        # Scrapy closes the scheduler once nothing is in progress, so every lease is normally done
+        # by now; one that is not (an engine that changed) goes back to the queue, never acknowledged
+        self._ack_done()
         fields = list(self._leased.values())
         self._leased.clear()
         try:
@@ -143,10 +145,10 @@ class DistributedScheduler(RedisScheduler):
         except RedisDown:
             return False
 
-    def _ack_done(self, force: bool = False) -> None:
+    def _ack_done(self) -> None:
         slot = getattr(self.crawler.engine, "_slot", None)
         inprogress = slot.inprogress if slot is not None else ()
-        done = [r for r in self._leased if force or r not in inprogress]
+        done = [r for r in self._leased if r not in inprogress]
         if not done:
             return
         # acknowledged in batches by the agent's tick (after any request they produced is queued)
@@ -155,7 +157,11 @@ class DistributedScheduler(RedisScheduler):
     def flush(self) -> None:
         """Queue what waited for Redis (called by the agent on each tick, before the acks)."""
         while self._unpushed:
-            self.queue.push_unless_seen(self._unpushed[0], self.df)
+            try:
+                self.queue.push_unless_seen(self._unpushed[0], self.df)
+            except serialize.NotSerializable as exc:  # raised at once when Redis answers; here, later
+                logger.error("%s: dropped a request found while Redis was away: %s", self.spider.name, exc)
+                self.stats.inc_value("scheduler/unserializable")
             self._unpushed.pop(0)
 
     def reconcile(self) -> None:

@@ -26,6 +26,7 @@ import subprocess
 import sys
 import time
 
+from crawler.commands._report import EXIT_ARCHIVE, EXIT_OK, EXIT_USAGE
 from crawler.distributed.agent import Agent, install
 from crawler.distributed.config import EXIT_REDIS
 from crawler.distributed.keys import Keys
@@ -34,7 +35,6 @@ from crawler.distributed.runstate import ACTIVE, RunState
 
 logger = logging.getLogger(__name__)
 
-EXIT_OK, EXIT_USAGE, EXIT_ARCHIVE = 0, 2, 4
 NEARDUP = "pipelines.neardup.NearDupPipeline"
 DISTRIBUTED_NEARDUP = "crawler.distributed.neardup.DistributedNearDupPipeline"
 DEDUPE = "pipelines.dedupe.DedupePipeline"
