@@ -147,7 +147,7 @@ class CrawlLock:
                 raise CrawlLocked(self.backend.display_uri, self.read() or {})
         self.took_over = (f"took over the crawl lock of {stale.get('owner', '?')} (run {stale.get('run_id', '?')}, "
                           f"pid {stale.get('pid', '?')} on {stale.get('host', '?')}): {why}")
-        logger.warning(self.took_over)
+        logger.info("%s", self.took_over)  # the caller warns, with what it means for the run
 
     def _renew_loop(self) -> None:
         interval = max(5.0, self.ttl / 10)

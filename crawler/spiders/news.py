@@ -88,6 +88,7 @@ class NewsSpider(scrapy.Spider):
         spider.session = acquire(crawler.settings, dry_run=spider.dry_run)
         spider.session.sources.append(spider.name)
         spider.session.load_seen()
+        spider.session.last_full_run(spider.name)  # read the runs dataset now, not in a callback
         crawler.signals.connect(spider._item_scraped, signal=signals.item_scraped)
         crawler.signals.connect(spider._item_dropped, signal=signals.item_dropped)
         crawler.signals.connect(spider._idle, signal=signals.spider_idle)
