@@ -29,11 +29,10 @@ from __future__ import annotations
 import codecs
 import logging
 import re
-import unicodedata
 
 from w3lib.encoding import html_body_declared_encoding, http_content_type_encoding, read_bom, resolve_encoding
 
-from pipelines.cleaning.rules import repair_mojibake  # noqa: F401  (moved there; kept importable from here)
+from pipelines.cleaning.rules import nfc
 
 logger = logging.getLogger(__name__)
 
@@ -73,7 +72,7 @@ def decode_html(raw: bytes, content_type: str | None = None) -> tuple[str, str]:
     if bom_codec:
         codec = _codec(bom_codec) or "utf_8"
         text = raw[len(bom):].decode(codec, errors="replace")
-        return _finish(text), f"{codec}:bom"
+        return text, f"{codec}:bom"
 
     header = _codec(http_content_type_encoding(content_type or ""))
     meta = _codec(html_body_declared_encoding(raw[:4096]))
@@ -84,7 +83,7 @@ def decode_html(raw: bytes, content_type: str | None = None) -> tuple[str, str]:
     if declared and declared != "utf_8" and utf8 is not None and has_multibyte:
         # Text in a legacy charset is almost never also valid UTF-8 with multi-byte sequences;
         # a declaration (header default, copied meta tag) is wrong far more often than that.
-        return _finish(utf8), f"utf_8:{evidence}-lied({declared})"
+        return utf8, f"utf_8:{evidence}-lied({declared})"
     if declared and declared != "utf_8":
         if declared == "cp1258" or (declared in WESTERN and _CP1258_HINT.search(raw) and utf8 is None):
             text = _strict(raw, "cp1258")
@@ -92,32 +91,23 @@ def decode_html(raw: bytes, content_type: str | None = None) -> tuple[str, str]:
                 return _finish_cp1258(text), f"cp1258:{evidence}"
         text = _strict(raw, declared)
         if text is not None:
-            return _finish(text), f"{declared}:{evidence}"
+            return text, f"{declared}:{evidence}"
         # declared charset fails on these bytes
         if utf8 is not None:
-            return _finish(utf8), f"utf_8:{evidence}-failed({declared})"
-        return _finish(raw.decode(declared, errors="replace")), f"{declared}:{evidence}-replaced"
+            return utf8, f"utf_8:{evidence}-failed({declared})"
+        return raw.decode(declared, errors="replace"), f"{declared}:{evidence}-replaced"
     if utf8 is not None:
-        return _finish(utf8), f"utf_8:{evidence}"
+        return utf8, f"utf_8:{evidence}"
     if _CP1258_HINT.search(raw):
         text = _strict(raw, "cp1258")
         if text is not None:
             return _finish_cp1258(text), "cp1258:sniffed"
-    return _finish(raw.decode("utf_8", errors="replace")), f"utf_8:{evidence}-replaced"
-
-
-def _nfc(text: str) -> str:
-    return text if unicodedata.is_normalized("NFC", text) else unicodedata.normalize("NFC", text)
-
-
-def _finish(text: str) -> str:
-    """Decoded text as the extractor gets it: no whole-page pass (see the module docstring)."""
-    return text
+    return raw.decode("utf_8", errors="replace"), f"utf_8:{evidence}-replaced"
 
 
 def _finish_cp1258(text: str) -> str:
     """windows-1258 text, composed: the codec itself yields base letter + combining tone."""
-    return _nfc(text)
+    return nfc(text)
 
 
 class DecodePipeline:

@@ -2,7 +2,8 @@ import unicodedata
 
 import pytest
 
-from pipelines.decode import DecodePipeline, decode_html, repair_mojibake
+from pipelines.cleaning.rules import repair_mojibake
+from pipelines.decode import DecodePipeline, decode_html
 
 VIET = "Kinh tế Việt Nam tăng trưởng mạnh, xuất khẩu đạt kỷ lục"
 
