@@ -247,19 +247,18 @@ _LANG_TZ = {
 }
 
 
-def guess_timezone(url: str | None, language: str | None = None, html_lang: str | None = None) -> str:
+def guess_timezone(url: str | None, language: str | None = None) -> str:
     """A time zone for a page that has no source declaration (see ``_TLD_TZ`` / ``_LANG_TZ``)."""
     host = (re.sub(r"^[a-z]+://([^/:]+).*$", r"\1", (url or "").lower()))
     tld = host.rsplit(".", 1)[-1] if "." in host else ""
     if tld in _TLD_TZ:
         return _TLD_TZ[tld]
-    for lang in (html_lang, language):
-        if lang:
-            code = lang.strip().lower().replace("_", "-")
-            if code in _LANG_TZ:
-                return _LANG_TZ[code]
-            if code.split("-")[0] in _LANG_TZ:
-                return _LANG_TZ[code.split("-")[0]]
+    if language:
+        code = language.strip().lower().replace("_", "-")
+        if code in _LANG_TZ:
+            return _LANG_TZ[code]
+        if code.split("-")[0] in _LANG_TZ:
+            return _LANG_TZ[code.split("-")[0]]
     return DEFAULT_TZ
 
 
@@ -330,7 +329,7 @@ def resolve_dates(item: dict, tz: str | None = None) -> dict:
     modified = [(item["modified_at_raw"], "page")] if item.get("modified_at_raw") else []
     if hints.get("modified_raw") and hints["modified_raw"] != item.get("modified_at_raw"):
         modified.append((hints["modified_raw"], "feed"))
-    mdt, mraw, _, mproblems = choose_date(modified, fetched_at, tz, language)
+    mdt, _, _, mproblems = choose_date(modified, fetched_at, tz, language)
     if mdt is not None and out["published_at"] and mdt < out["published_at"]:
         mproblems.append("before published_at")
         mdt = None

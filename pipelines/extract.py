@@ -136,7 +136,7 @@ def extract_fields(html: str, url: str | None = None, source=None, hints: dict |
 
     put("title", _generic_title(tree), "generic")
     if not out["body"]:
-        found = generic_body(tree, url, out["title"])
+        found = generic_body(tree, out["title"])
         declared = meta.get("body", (None,))[0]
         if declared and len(declared) > 2 * len(found or ""):
             # a page rendered by JavaScript, or a body split beyond recognition: the publisher's own

@@ -367,7 +367,7 @@ def generic_paragraphs(tree, title: str | None = None, bad: set | None = None) -
     return paras
 
 
-def generic_body(tree, url: str | None = None, title: str | None = None) -> str | None:
+def generic_body(tree, title: str | None = None) -> str | None:
     """Main text of the page, paragraphs joined by a blank line, or None."""
     paras = generic_paragraphs(tree, title)
     return "\n\n".join(paras) or None
