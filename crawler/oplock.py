@@ -28,8 +28,9 @@ import os
 import secrets
 import socket
 import threading
-from datetime import datetime, timedelta, timezone
+from datetime import datetime, timedelta
 
+from storage import clock
 from storage.procs import boot_id, pid_alive, pid_start
 
 logger = logging.getLogger(__name__)
@@ -53,7 +54,7 @@ class CrawlLocked(Exception):
 
 
 def _now() -> datetime:
-    return datetime.now(timezone.utc)
+    return clock.now()
 
 
 class CrawlLock:

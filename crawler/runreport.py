@@ -26,8 +26,10 @@ import json
 import os
 import subprocess
 import sys
-from datetime import datetime, timezone
+from datetime import datetime
 from pathlib import Path
+
+from storage import clock
 
 NOT_ARCHIVED_QUIETLY = ("outside_window", "unchanged", "already_archived", "known_not_article", "known_gone",
                         "known_refused", "failed_recently", "failed_gave_up", "max_articles")
@@ -73,7 +75,7 @@ def _is_duplicate(reason: str) -> bool:
 
 def build_row(spider, reason: str, stats: dict, now: datetime | None = None) -> dict:
     """The ``runs`` row of one spider, from its outcome counters and the crawl stats."""
-    now = now or datetime.now(timezone.utc)
+    now = now or clock.now()
     outcomes = dict(spider.outcomes)
     archived = outcomes.pop("archived", 0)
     duplicates = sum(v for k, v in outcomes.items() if _is_duplicate(k))

@@ -23,12 +23,14 @@ from __future__ import annotations
 
 import io
 import logging
-from datetime import date, datetime, timezone
+from datetime import date, datetime
 
 import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
+
+from storage import clock
 
 logger = logging.getLogger(__name__)
 
@@ -133,7 +135,7 @@ class SeenState:
         failed = self.failed.get(uid)
         if failed is not None:
             last, attempts = failed[:2]
-            now = now or datetime.now(timezone.utc)
+            now = now or clock.now()
             if attempts >= self.max_attempts:
                 return "failed_gave_up", None
             if (now - last).total_seconds() < self.retry_after:
@@ -146,7 +148,7 @@ class SeenState:
     def due(self, source: str, now: datetime | None = None, at_once: bool = False) -> list[tuple[str, str]]:
         """``(url, via)`` of the source's failed URLs to ask again now: a sitemap that no longer
         changes, or a listing page no longer read, would never show them again."""
-        now = now or datetime.now(timezone.utc)
+        now = now or clock.now()
         out = []
         for last, attempts, src, url, via in self.failed.values():
             if src != source or not url or attempts >= self.max_attempts:
@@ -201,7 +203,7 @@ class SeenRecorder:
     def record(self, article_ids, source: str, outcome: str, reason: str | None = None,
                published: date | None = None, attempts: int | None = None, url: str | None = None,
                via: str | None = None) -> None:
-        at = datetime.now(timezone.utc)
+        at = clock.now()
         for aid in article_ids:
             uid = url_number(aid)
             prev = self.rows.get(uid)

@@ -17,11 +17,12 @@ from __future__ import annotations
 import logging
 import secrets
 import threading
-from datetime import datetime, timezone
+from datetime import datetime
 
 from crawler.seen import SeenRecorder, SeenState
 from crawler.seen import compact as compact_seen
 from crawler.runreport import crawl_kind
+from storage import clock
 
 logger = logging.getLogger(__name__)
 
@@ -32,7 +33,7 @@ _process_run_id: str | None = None
 
 
 def new_run_id(now: datetime | None = None) -> str:
-    now = now or datetime.now(timezone.utc)
+    now = now or clock.now()
     return now.strftime("%Y%m%dT%H%M%SZ") + "-" + secrets.token_hex(3)
 
 
@@ -84,7 +85,7 @@ class ArchiveSession:
         self.manifest: dict | None = None
         self.commit_error: str | None = None
         self.run_rows: list[dict] = []
-        self.started_at = datetime.now(timezone.utc)
+        self.started_at = clock.now()
         self.seen = SeenState(retry_failed_after, max_failed_attempts)
         self._seen_loaded = False
         self.recorder = SeenRecorder()

@@ -25,6 +25,10 @@ ARCHIVE_FLUSH_ITEMS = 5000
 
 # The demo sources (`demo_*`) read their server's address from here.
 DEMO_BASE_URL = os.environ.get("DEMO_BASE_URL", "")
+# The demo world's "today" (YYYY-MM-DD; environment only, so that the demo server and every crawl of it
+# agree): its articles are dated over the 86 days before it. Unset: today in Vietnam on the product's
+# clock (NEWSARCHIVE_NOW, an ISO 8601 instant with offset, sets that clock; unset: the real time).
+DEMO_TODAY = os.environ.get("DEMO_TODAY", "")
 
 # ---------------------------------------------------------------- distributed mode
 # DISTRIBUTED=1: `scrapy crawlall` coordinates, `scrapy worker`s on any machine crawl, through Redis.

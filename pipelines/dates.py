@@ -46,6 +46,7 @@ from functools import lru_cache
 from zoneinfo import ZoneInfo
 
 from pipelines.cleaning.rules import nfc
+from storage import clock
 
 logger = logging.getLogger(__name__)
 
@@ -209,7 +210,7 @@ def parse_date(raw: str | None, fetched_at: datetime | None = None, tz: str | No
     dt = dt.astimezone(timezone.utc)
     if dt < EARLIEST:
         return None, f"before_1990: {raw[:80]!r}"
-    ceiling = (fetched_at or datetime.now(timezone.utc)) + FUTURE_TOLERANCE
+    ceiling = (fetched_at or clock.now()) + FUTURE_TOLERANCE
     if dt > ceiling:
         return None, f"future: {raw[:80]!r}"
     return dt, None

@@ -44,6 +44,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from pipelines.neardup import DEFAULT, Params, Signature, decide, index_keys, pack, scores, sketch
+from storage import clock
 
 logger = logging.getLogger(__name__)
 
@@ -392,7 +393,7 @@ class NearDupIndex:
         if just_published is not None:
             live[just_published.name] = just_published
         parts = sorted(live.values(), key=len)[: max(2, len(live) - self.max_segments // 2)]
-        stamp = time.strftime("%Y%m%dT%H%M%S", time.gmtime())
+        stamp = clock.now().strftime("%Y%m%dT%H%M%S")
         name = f"{self.prefix}cmp-{stamp}-{run_id}-{self._seq:05d}.npz"
         merged = Segment.merge(name, parts)
         self.backend.put_bytes(name, merged.to_bytes(self.p))
@@ -530,6 +531,6 @@ def reindex(archive, params: Params = DEFAULT, label: str | None = None) -> dict
                         continue
                     index.add(aid, sig)
                     added += 1
-        label = label or "reindex-" + time.strftime("%Y%m%dT%H%M%SZ", time.gmtime())
+        label = label or "reindex-" + clock.now().strftime("%Y%m%dT%H%M%SZ")
         index.publish(label)
     return {"indexed_before": len(known), "added": added, "too_short": short, "segments": len(index.segments)}

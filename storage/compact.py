@@ -27,11 +27,11 @@ import shutil
 import tempfile
 import time
 import uuid
-from datetime import datetime, timezone
 
 import pyarrow as pa
 import pyarrow.parquet as pq
 
+from . import clock
 from .errors import NotFound
 from .faults import fault
 from .parquet import FileInfo, sort_table, write_file
@@ -157,7 +157,7 @@ def compact(archive, before: str | None = None, datasets=None, min_files: int = 
 
 
 def _compact_partition(backend, dataset: str, partition: str, keys: list[str], target_rows: int) -> int:
-    cid = datetime.now(timezone.utc).strftime("%Y%m%dT%H%M%S") + "-" + uuid.uuid4().hex[:8]
+    cid = clock.now().strftime("%Y%m%dT%H%M%S") + "-" + uuid.uuid4().hex[:8]
     tmp = tempfile.mkdtemp(prefix="archive-compact-")
     try:
         fs, root = backend.arrow_filesystem()
@@ -178,7 +178,7 @@ def _compact_partition(backend, dataset: str, partition: str, keys: list[str], t
         assert sum(o["rows"] for o in outputs) == sum(i["rows"] for i in inputs)
         plan = {"id": cid, "dataset": dataset, "partition": partition, "inputs": inputs,
                 "outputs": [{k: v for k, v in o.items() if k != "local"} for o in outputs],
-                "created": datetime.now(timezone.utc).isoformat()}
+                "created": clock.now().isoformat()}
         backend.put_bytes(f"{PREFIX}{cid}.json", json.dumps(plan, indent=1).encode())
         fault("compact.after_plan")
         for o in outputs:
@@ -207,7 +207,7 @@ def _compact_claims(backend, committed: set[str]) -> int:
     tables = [pq.read_table(io.BytesIO(backend.get_bytes(k)), schema=CLAIMS_SCHEMA) for k in keys]
     sink = io.BytesIO()
     pq.write_table(pa.concat_tables(tables).sort_by("url_key"), sink, compression="zstd")
-    name = f"{CLAIMS_PREFIX}compact-{datetime.now(timezone.utc):%Y%m%dT%H%M%S}-{uuid.uuid4().hex[:8]}.parquet"
+    name = f"{CLAIMS_PREFIX}compact-{clock.now():%Y%m%dT%H%M%S}-{uuid.uuid4().hex[:8]}.parquet"
     backend.put_bytes(name, sink.getvalue())
     fault("compact.after_claims")
     for key in keys:

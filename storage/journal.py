@@ -23,12 +23,11 @@ import json
 import os
 import shutil
 import socket
-import time
 import zlib
 from pathlib import Path
 
+from . import clock, faults
 from .errors import ArchiveError, JournalFull
-from . import faults
 from .faults import fault
 from .rows import dumps, loads
 
@@ -66,7 +65,7 @@ class Journal:
                 os.fsync(self._fd)
             self.size = good
             if meta is not None and not (self.folder / META).exists():
-                meta = {**meta, "pid": os.getpid(), "host": socket.gethostname(), "created": time.time()}
+                meta = {**meta, "pid": os.getpid(), "host": socket.gethostname(), "created": clock.time()}
                 tmp = self.folder / (META + ".tmp")
                 tmp.write_text(json.dumps(meta))
                 os.replace(tmp, self.folder / META)

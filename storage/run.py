@@ -20,10 +20,10 @@ import json
 import logging
 import threading
 import time
-from datetime import datetime, timezone
+from datetime import datetime
 from pathlib import Path
 
-from . import publish
+from . import clock, publish
 from .errors import ArchiveError, InvalidRow, StoreUnavailable
 from .faults import fault
 from .journal import Journal
@@ -64,7 +64,7 @@ class Run:
         self.committed = False
         self.closed = False
         self.manifest: dict | None = None
-        self.started_at = datetime.now(timezone.utc)
+        self.started_at = clock.now()
         # store-unavailable bookkeeping
         self._first_failure: float | None = None
         self._next_attempt = 0.0
@@ -294,7 +294,7 @@ class Run:
             "run_id": self.run_id,
             "status": status,
             "started_at": self.started_at.isoformat(),
-            "finished_at": datetime.now(timezone.utc).isoformat(),
+            "finished_at": clock.now().isoformat(),
             "segments": len(self._done),
             "rows": rows,
             "files": [{k: f[k] for k in ("key", "dataset", "rows", "bytes", "sha256")} for f in files],

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import gzip
 import http.client
+import os
 import re
 import socket
 import time
@@ -12,14 +13,16 @@ import unicodedata
 import urllib.error
 import urllib.request
 import zlib
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 from urllib.parse import urljoin, urlsplit
 
 import pytest
 from lxml import etree, html as lxml_html
 from parsel import Selector
 
+from crawler.demo.render import feed_paths
 from crawler.demo.server import FAULTS, DemoServer
+from crawler.demo.timeline import timeline
 from crawler.demo.world import SEED_CAPTION, SEED_LEAD, SEED_TITLE, build_world
 from crawler.sources import registry
 
@@ -48,7 +51,7 @@ def test_world_is_deterministic_and_seeded():
     assert [a.paragraphs for a in other.articles[:20]] != [a.paragraphs for a in WORLD.articles[:20]]
 
 
-def test_enough_distinct_articles_over_three_months():
+def test_enough_distinct_articles_over_the_86_days_before_today():
     expected = WORLD.expected()
     assert len(expected) >= 150
     assert len({a.text for a in expected}) == len(expected)
@@ -56,14 +59,42 @@ def test_enough_distinct_articles_over_three_months():
     per_source = {name: sum(a.source == name for a in expected) for name in SITE_NAMES}
     assert all(n >= 50 for n in per_source.values()), per_source
     days = sorted(a.published_local for a in expected)
-    assert days[0].date() >= datetime(2026, 9, 1).date() and days[-1].date() <= datetime(2026, 11, 25).date()
-    assert {d.month for d in days} == {9, 10, 11}
+    today = WORLD.timeline.today
+    assert today == date.fromisoformat(os.environ["DEMO_TODAY"])   # tests/conftest.py fixes it for the run
+    assert days[0].date() == today - timedelta(days=86)
+    assert today - timedelta(days=3) <= days[-1].date() <= today - timedelta(days=1)
+    assert {(d.year, d.month) for d in days} == {(y, m) for y, m, _ in WORLD.months[:-1]}
     for a in WORLD.articles:
         assert a.published_utc == (a.published_local - timedelta(hours=7)).replace(tzinfo=a.published_utc.tzinfo)
         assert 3 <= len(a.paragraphs) <= 8 and a.title and a.authors
         for text in (a.title, a.lead, *a.paragraphs):
             assert unicodedata.is_normalized("NFC", text)
             assert "{" not in text and "}" not in text
+
+
+@pytest.mark.parametrize("today, months", [
+    # a leap day is the last day; the window starts in another year
+    (date(2028, 3, 1), ((2027, 12, 0), (2028, 1, 26), (2028, 2, 57), (2028, 3, 86))),
+    # the last day ends a year
+    (date(2027, 1, 1), ((2026, 10, 0), (2026, 11, 25), (2026, 12, 55), (2027, 1, 86))),
+    # four months touched: the window starts on the last day of one and ends on the first of another
+    (date(2026, 12, 2), ((2026, 9, 0), (2026, 10, 24), (2026, 11, 55), (2026, 12, 85), (2027, 1, 116))),
+])
+def test_timeline_is_the_86_days_before_today(today, months):
+    t = timeline(today)
+    assert t.last_day == today - timedelta(days=1) and t.start.date() == today - timedelta(days=86)
+    assert t.months == months
+    world = build_world(60, today=today)
+    days = sorted(a.published_local.date() for a in world.articles)
+    assert days[0] == t.start.date() and t.last_day - timedelta(days=3) <= days[-1] <= t.last_day
+    assert all(tp.local.date() == t.last_day for tp in world.trap_pages.values())
+    monthly = [p for p in feed_paths(world) if p.count("/") == 1]
+    assert sorted({p.rsplit("/", 1)[1].removesuffix(".rss") for p in monthly}) == list(t.month_names())
+
+
+def test_declared_monthly_feeds_are_the_served_ones():
+    declared = {f.removeprefix("{base}/baobinhduong/rss/") for f in registry().get("demo_baobinhduong").feeds}
+    assert declared == set(feed_paths(WORLD))
 
 
 def test_seed_story_renders_exactly_and_in_order():
@@ -368,4 +399,4 @@ def test_big_world_is_lazy():
     assert big.get(last.path) == last and big.render(last.path, BASE).status == 200
     assert big.render("/binhduong-portal/kinh-te?trang=200", BASE).status == 200
     sitemap = big.render("/kinhte/sitemap.xml", BASE).body
-    assert b"2026-10.xml" in sitemap
+    assert all(f"{m}.xml".encode() in sitemap for m in big.timeline.month_names())

@@ -25,6 +25,7 @@ from scrapy import signals
 from scrapy.crawler import CrawlerProcess
 
 from crawler.runreport import mark_unpublished, print_report, summary_line
+from storage import clock
 
 logger = logging.getLogger(__name__)
 
@@ -69,8 +70,15 @@ def preflight(settings, names: list[str], spider_args: dict):
     """Everything checkable before a crawl. Returns ``(parsed args, archive)`` or an exit code."""
     from crawler.sources import SourceError, registry
     from crawler.spiders.arguments import SpiderArgumentError, parse_arguments
+    from crawler.demo.timeline import TimelineError, demo_today
     from storage import ArchiveConfigError, ArchiveError, open_archive
 
+    try:
+        clock.check()
+        demo_today()
+    except (clock.ClockError, TimelineError) as exc:
+        error(str(exc))
+        return EXIT_USAGE
     try:
         parsed = parse_arguments(dict(spider_args))
     except SpiderArgumentError as exc:
@@ -214,9 +222,7 @@ def _collect(sessions, run_id: str) -> tuple[list[dict], str | None]:
 
 
 def _not_started(name: str, run_id: str, state: str | None) -> dict:
-    from datetime import datetime, timezone
-
-    now = datetime.now(timezone.utc)
+    now = clock.now()
     return {"run_id": run_id, "source": name, "started_at": now, "finished_at": now, "status": "failed",
             "requests": 0, "article_pages_fetched": 0, "articles_found": 0, "articles_archived": 0,
             "duplicates_skipped": 0, "dropped": {}, "http_errors": {}, "completeness_title": None,

@@ -35,8 +35,18 @@ class Command(ScrapyCommand):
     def run(self, args, opts):
         if args:
             raise UsageError("scrapy demo takes no positional arguments")
-        from crawler.demo.server import DemoServer
+        import os
 
+        from crawler.demo.server import DemoServer
+        from crawler.demo.timeline import ENV, TimelineError, demo_today
+        from storage import clock
+
+        try:
+            clock.check()
+            # one "today" for the server and every crawl of it, even one started after midnight
+            os.environ[ENV] = demo_today().isoformat()
+        except (clock.ClockError, TimelineError) as exc:
+            raise UsageError(str(exc)) from None
         faults = tuple(f for f in opts.faults.split(",") if f)
         server = DemoServer(host="127.0.0.1", port=opts.port, faults=faults)
         base_url = server.start()

@@ -13,7 +13,7 @@ from urllib.parse import parse_qs, urlsplit
 
 from crawler.demo import feeds, newspaper, outlet, portal
 from crawler.demo.sites import NEWSPAPER, OUTLET, PORTAL, SITES
-from crawler.demo.world import ALIAS_QUERY, MONTHS, Rendered
+from crawler.demo.world import ALIAS_QUERY, Rendered
 
 TEMPLATES = (portal, newspaper, outlet)
 HTML = "text/html; charset=utf-8"
@@ -158,10 +158,10 @@ def _portal(world, path: str, query, base: str) -> Rendered:
 
 
 def _month_slice(world, si: int, ks: list, mi: int) -> list:
-    """The part of ``ks`` (newest first) published in month ``mi`` of MONTHS."""
-    minute = world.minute[si]
-    lo = bisect_left(ks, -MONTHS[mi + 1][2] * 1440 + 1, key=lambda k: -minute[k])
-    hi = bisect_left(ks, -MONTHS[mi][2] * 1440 + 1, key=lambda k: -minute[k])
+    """The part of ``ks`` (newest first) published in month ``mi`` of ``world.months``."""
+    minute, months = world.minute[si], world.months
+    lo = bisect_left(ks, -months[mi + 1][2] * 1440 + 1, key=lambda k: -minute[k])
+    hi = bisect_left(ks, -months[mi][2] * 1440 + 1, key=lambda k: -minute[k])
     return ks[lo:hi]
 
 
@@ -210,21 +210,21 @@ def _newspaper(world, path: str, base: str) -> Rendered:
             items = _trap_items(world, traps, base) + _feed_items(world, si, ks[:FEED_LATEST], base, False)
             return _ok(feeds.rss(f"Báo Bình Dương - {section.label}", base + P + section.slug + "/", section.label, items),
                        rss_type)
-        for mi, (y, m, _) in enumerate(MONTHS[:-1]):
+        for mi, (y, m, _) in enumerate(world.months[:-1]):
             if rest == f"rss/{section.slug}/{y}-{m:02d}.rss":
                 items = _feed_items(world, si, _month_slice(world, si, ks, mi), base, True)
-                if mi == len(MONTHS) - 2:
+                if mi == len(world.months) - 2:
                     items = _trap_items(world, traps, base) + items
                 return _ok(feeds.rss(f"Báo Bình Dương - {section.label} - {m:02d}/{y}", base + P + section.slug + "/",
                                      section.label, items), rss_type)
     return _not_found()
 
 
-def feed_paths(world=None, short: bool = False) -> list[str]:
+def feed_paths(world, short: bool = False) -> list[str]:
     """Feed paths below ``/baobinhduong/rss/`` (what the source declares)."""
     out = ["tin-moi.rss"] + [f"{s.slug}.rss" for s in NEWSPAPER.sections]
     if not short:
-        out += [f"{s.slug}/{y}-{m:02d}.rss" for s in NEWSPAPER.sections for y, m, _ in MONTHS[:-1]]
+        out += [f"{s.slug}/{y}-{m:02d}.rss" for s in NEWSPAPER.sections for y, m, _ in world.months[:-1]]
     return out
 
 
@@ -234,12 +234,12 @@ def feed_paths(world=None, short: bool = False) -> list[str]:
 def sitemap_parts(world) -> list[tuple[str, int, int, object]]:
     """(file name, month index, part number, newest local time in it) of every monthly sitemap."""
     out = []
-    for mi, (y, m, _) in enumerate(MONTHS[:-1]):
+    for mi, (y, m, _) in enumerate(world.months[:-1]):
         ks = _month_slice(world, 2, world.order[2], mi)
         for part in range(1, max(1, -(-len(ks) // SITEMAP_PART)) + 1):
             first = ks[(part - 1) * SITEMAP_PART: (part - 1) * SITEMAP_PART + 1]
             newest = world.local_time(2, first[0]) if first else None
-            if mi == len(MONTHS) - 2 and part == 1:         # the trap pages listed there are newer
+            if mi == len(world.months) - 2 and part == 1:         # the trap pages listed there are newer
                 newest = max(filter(None, (newest, world.trap_page("topic_page").local)))
             out.append((f"{y}-{m:02d}.xml" if part == 1 else f"{y}-{m:02d}-{part}.xml", mi, part, newest))
     return out
@@ -268,7 +268,7 @@ def _outlet(world, path: str, base: str) -> Rendered:
         if rest == f"sitemaps/{name}":
             ks = _month_slice(world, si, world.order[si], mi)[(part - 1) * SITEMAP_PART: part * SITEMAP_PART]
             entries = []
-            if mi == len(MONTHS) - 2 and part == 1:
+            if mi == len(world.months) - 2 and part == 1:
                 entries += [(base + world.trap_page(n).path, world.trap_page(n).local) for n in ("video_page", "topic_page")]
             for k in ks:
                 art_mod = world.modified_local(si, k)

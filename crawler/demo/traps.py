@@ -9,9 +9,9 @@
 | truncated     | newspaper | article-like ``...-a2900003.html``           | Content-Length > bytes sent, close | feeds kinh-te, tin-moi |
 | tag_page      | newspaper | ``/baobinhduong/tag/khu-cong-nghiep``        | 200, link list                     | feed tin-moi, article tags |
 | video_page    | outlet    | article-like ``.../video-...-3900001.htm``   | 200, og:type video.other, no body  | news + monthly sitemap |
-| topic_page    | outlet    | ``/kinhte/chu-de/khu-cong-nghiep.htm``       | 200, link list                     | monthly sitemap 2026-11 |
+| topic_page    | outlet    | ``/kinhte/chu-de/khu-cong-nghiep.htm``       | 200, link list                     | last monthly sitemap |
 
-Trap pages are dated 2026-11-25 so they sit at the top of listings and feeds.
+Trap pages are dated the world's last day so they sit at the top of listings and feeds.
 """
 
 from __future__ import annotations
@@ -57,7 +57,8 @@ def _fake(world, si: int, name: str, title: str, local: datetime, path: str, aid
 
 
 def trap_pages(world) -> dict[str, TrapPage]:
-    day = datetime(2026, 11, 25)
+    day = world.start + timedelta(days=world.n_days - 1)   # the world's last day
+    ny, nm, _ = world.months[-1]                            # the month after it
     out: dict[str, TrapPage] = {}
 
     def add(name, si, title, hour, slug, aid, status=200, non_article=True, **fake):
@@ -68,8 +69,8 @@ def trap_pages(world) -> dict[str, TrapPage]:
         art = _fake(world, si, name, title, local, path, aid, **fake)
         out[name] = TrapPage(name, si, path, status, non_article, title, local, article=art)
 
-    add("short_page", 0, "Thông báo lịch tiếp công dân tháng 12/2026", 16.5, None, 1_900_001, kind="notice", lead="",
-        paragraphs=["Lịch tiếp công dân định kỳ tháng 12/2026 của lãnh đạo UBND tỉnh được niêm yết tại Trung tâm Phục vụ hành chính công."])
+    add("short_page", 0, f"Thông báo lịch tiếp công dân tháng {nm}/{ny}", 16.5, None, 1_900_001, kind="notice", lead="",
+        paragraphs=[f"Lịch tiếp công dân định kỳ tháng {nm}/{ny} của lãnh đạo UBND tỉnh được niêm yết tại Trung tâm Phục vụ hành chính công."])
     add("server_error", 0, "Bình Dương công bố quy hoạch phân khu đô thị mới", 17.25, None, 1_900_002, status=500, non_article=False)
     add("not_found", 1, "Doanh nghiệp gỗ tăng tốc hoàn thành đơn hàng xuất khẩu cuối năm", 18.0, None, 2_900_002,
         status=404, non_article=False)

@@ -2,13 +2,17 @@
 
 Stable API (tests across the project rely on it)::
 
-    build_world(n_articles: int | None = None, seed: int = 2026, pad: int = 0) -> DemoWorld
+    build_world(n_articles: int | None = None, seed: int = 2026, pad: int = 0,
+                today: date | None = None) -> DemoWorld
 
 ``n_articles``: number of distinct (original) articles over the three sites,
 split 55:60:60 (default 175; minimum 60). The 18 syndicated copies (12 exact,
 6 near) and the traps are added on top and do not grow with ``n_articles``.
 ``pad``: extra bytes added to every article page (an inline ad-config script),
-to make pages weigh what real ones do.
+to make pages weigh what real ones do. ``today``: the demo's today (default
+``DEMO_TODAY``, else today on the product's clock); articles are dated over the
+86 days before it (``crawler/demo/timeline.py``), so the same ``today`` gives
+the same world.
 
 ``DemoWorld``
     ``articles``        sequence of every article page (originals and copies) as
@@ -30,6 +34,7 @@ to make pages weigh what real ones do.
     ``render(target, base)`` -> ``Rendered(status, headers, body)`` for a path
                         with query; ``base`` is the server's ``http://host:port``.
     ``trap_pages``      name -> ``traps.TrapPage`` (status, title, date, rendering article).
+    ``timeline``        the days and months it is dated over (``timeline.Timeline``).
 
 Sizes: 175 originals by default (portal 55, newspaper 60, outlet 60) plus
 copies (portal 4 exact; newspaper 4 exact + 4 near; outlet 4 exact + 2 near).
@@ -51,7 +56,7 @@ import random
 from array import array
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta, timezone
+from datetime import date, datetime, timedelta, timezone
 from functools import lru_cache
 from hashlib import blake2b
 from typing import NamedTuple
@@ -59,11 +64,7 @@ from urllib.parse import urlsplit
 
 from crawler.demo import corpus
 from crawler.demo.sites import OUTLET, PORTAL, SITES, SiteSpec, date_line
-
-START = datetime(2026, 9, 1)
-N_DAYS = 86                                    # 2026-09-01 .. 2026-11-25
-MONTHS = ((2026, 9, 0), (2026, 10, 30), (2026, 11, 61), (2026, 12, 91))   # (year, month, first day index)
-TZ_VN = timezone(timedelta(hours=7))
+from crawler.demo.timeline import timeline
 SHARES = (55, 60, 60)
 SEED_TITLE = "Bình Dương: Phát triển khu công nghiệp xanh, bền vững"
 SEED_LEAD = ("Bình Dương tiếp tục xây dựng phát triển các KCN theo hướng xanh, công nghệ cao. "
@@ -176,11 +177,13 @@ class _Articles(Sequence):
 
 
 class DemoWorld:
-    def __init__(self, n_articles: int | None = None, seed: int = 2026, pad: int = 0):
+    def __init__(self, n_articles: int | None = None, seed: int = 2026, pad: int = 0, today: date | None = None):
         total = n_articles or sum(SHARES)
         if total < 60:
             raise ValueError("build_world needs n_articles >= 60 (the traps and copies need room)")
         self.seed, self.pad = seed, pad
+        self.timeline = timeline(today)
+        self.start, self.n_days, self.months = self.timeline.start, self.timeline.n_days, self.timeline.months
         self.n = [total * s // sum(SHARES) for s in SHARES]
         self.n[2] += total - sum(self.n)
         self.copies: dict[tuple[int, int], tuple[int, int, str]] = {}
@@ -234,9 +237,9 @@ class DemoWorld:
         return out
 
     def _timeline_one(self, si: int, k: int) -> int:
-        n = self.n[si]
-        d = k * N_DAYS // n
-        first, nxt = -(-d * n // N_DAYS), -(-(d + 1) * n // N_DAYS)
+        n, days = self.n[si], self.n_days
+        d = k * days // n
+        first, nxt = -(-d * n // days), -(-(d + 1) * n // days)
         slot = 960 / max(1, nxt - first)
         jitter = ((_mix(self.seed, si, k, "t") % 1000) / 1000 - 0.5) * slot * 0.6
         return d * 1440 + 360 + int((k - first + 0.5) * slot + jitter)
@@ -260,7 +263,7 @@ class DemoWorld:
         return sec.topics[_mix(self.seed, si, k, "p") % len(sec.topics)]
 
     def local_time(self, si: int, k: int) -> datetime:
-        return START + timedelta(minutes=self.minute[si][k])
+        return self.start + timedelta(minutes=self.minute[si][k])
 
     def _role_k(self, role: str) -> int:
         return next(k for (si, k), r in self.roles.items() if r == role)
@@ -404,6 +407,7 @@ def _tweak_title(title: str, origin: SiteSpec) -> str:
     return f"{place}: {title}"
 
 
-def build_world(n_articles: int | None = None, seed: int = 2026, pad: int = 0) -> DemoWorld:
-    """The demo world (see the module docstring). Deterministic for a given seed."""
-    return DemoWorld(n_articles=n_articles, seed=seed, pad=pad)
+def build_world(n_articles: int | None = None, seed: int = 2026, pad: int = 0,
+                today: date | None = None) -> DemoWorld:
+    """The demo world (see the module docstring). Deterministic for a given seed and today."""
+    return DemoWorld(n_articles=n_articles, seed=seed, pad=pad, today=today)

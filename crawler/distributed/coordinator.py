@@ -32,7 +32,6 @@ import signal
 import socket
 import threading
 import time
-from datetime import datetime, timezone
 from types import SimpleNamespace
 from zoneinfo import ZoneInfo
 
@@ -46,6 +45,7 @@ from crawler.distributed.redisio import Link, RedisDown, Scripts, connect, serve
 from crawler.distributed.report import source_row
 from crawler.distributed.runstate import ABORTED, ACTIVE, DONE, RUNNING, SEEDING, RunState
 from crawler.distributed.spider import spider_class
+from storage import clock
 from storage.errors import ArchiveError
 
 logger = logging.getLogger(__name__)
@@ -186,7 +186,7 @@ class Coordinator:
             self.state.create({
                 "state": SEEDING, "sources": self.names, "args": self.spider_args,
                 "archive": self.archive.display_uri, "demo_base_url": self.settings.get("DEMO_BASE_URL") or "",
-                "started_at": datetime.now(timezone.utc).isoformat(), "coordinator": f"{socket.gethostname()}:"
+                "started_at": clock.now().isoformat(), "coordinator": f"{socket.gethostname()}:"
                 f"{os.getpid()}", "redis_id": self.server_id})
             self._start_heartbeat()
             self._seed()

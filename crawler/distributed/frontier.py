@@ -36,6 +36,7 @@ from scrapy_redis.queue import PriorityQueue
 
 from crawler.distributed import serialize
 from crawler.distributed.keys import bucket_of
+from storage import clock
 
 RETRY_META = "retry_not_before"
 WALL_META = "_retry_not_before_wall"
@@ -66,7 +67,7 @@ class LeasedQueue(PriorityQueue):
         obj = request.to_dict(spider=self.spider)
         meta = dict(obj.get("meta") or {})
         if RETRY_META in meta:  # this process's monotonic clock -> wall clock
-            meta[WALL_META] = time.time() + (float(meta.pop(RETRY_META)) - time.monotonic())
+            meta[WALL_META] = clock.time() + (float(meta.pop(RETRY_META)) - time.monotonic())
         obj["meta"] = meta
         self._last_ns = max(time.time_ns(), getattr(self, "_last_ns", 0) + 1)
         return ((1 << 64) - 1 - self._last_ns).to_bytes(8, "big") + self.serializer.dumps(obj)
@@ -75,7 +76,7 @@ class LeasedQueue(PriorityQueue):
         request = super()._decode_request(encoded_request[8:])
         wall = request.meta.pop(WALL_META, None)
         if wall is not None:
-            request.meta[RETRY_META] = time.monotonic() + (float(wall) - time.time())
+            request.meta[RETRY_META] = time.monotonic() + (float(wall) - clock.time())
         return request
 
     # ------------------------------------------------------------------ queue

@@ -28,6 +28,8 @@ from scrapy.utils.asyncio import sleep
 from scrapy.utils.httpobj import urlparse_cached
 from scrapy.utils.response import response_status_message
 
+from storage import clock
+
 logger = logging.getLogger(__name__)
 
 
@@ -47,7 +49,7 @@ def retry_after_seconds(value: bytes | str | None, now: datetime | None = None) 
         return None
     if when.tzinfo is None:
         when = when.replace(tzinfo=timezone.utc)
-    return max(0.0, (when - (now or datetime.now(timezone.utc))).total_seconds())
+    return max(0.0, (when - (now or clock.now())).total_seconds())
 
 
 class BackoffRetryMiddleware(RetryMiddleware):

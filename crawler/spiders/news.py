@@ -43,6 +43,7 @@ from crawler.sources.base import Source
 from crawler.spiders.arguments import parse_arguments
 from crawler.urls import canonical, on_domains
 from pipelines.extraction.listing import listing_links
+from storage import clock
 
 logger = logging.getLogger(__name__)
 
@@ -67,7 +68,7 @@ class NewsSpider(scrapy.Spider):
         self.retry_failed = parsed["retry_failed"]
         self.requested_articles = 0
         self.limit_reached = False
-        self.started_at = datetime.now(timezone.utc)
+        self.started_at = clock.now()
         self.found: dict[str, str] = {}            # canonical URL -> how it was discovered
         self.outcome: dict[str, str] = {}          # canonical URL -> its one outcome
         self.outcomes: Counter = Counter()
@@ -358,7 +359,7 @@ class NewsSpider(scrapy.Spider):
             "raw_body": response.body,
             "content_type": response.headers.get("Content-Type", b"").decode("latin-1") or None,
             "http_status": response.status,
-            "fetched_at": datetime.now(timezone.utc),
+            "fetched_at": clock.now(),
             "discovered_via": response.meta.get("via", ""),
             "hints": response.meta.get("hints", {}),
             "run_id": self.session.run_id,
