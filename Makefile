@@ -18,8 +18,21 @@ install: $(STAMP)
 demo: $(STAMP)
 	$(BIN)/scrapy demo
 
+PYTEST := $(BIN)/python -m pytest -n 2 --dist loadgroup -q -rs
+# The tests about dates and time (the product's clock, date parsing, the demo world's calendar, the
+# crawls that skip by date: second runs, reruns, backfill windows, retry and lock expiry) run again with
+# the clock at other instants (NEWSARCHIVE_NOW: a year ahead, and a leap day's last half hour in Vietnam)
+# and in Vietnam's zone; the whole suite runs in a zone that is neither UTC nor Vietnam's.
+DATE_TESTS := tests/test_clock.py tests/test_dates.py tests/test_extraction_dates.py tests/test_demo_sites.py \
+	tests/test_e2e_demo.py tests/test_ops_crawlall.py tests/test_ops_resume.py tests/test_ops_window.py tests/test_ops_units.py
+LEAP_NOW := 2028-02-29T23:30:00+07:00
+
 test: $(STAMP) redis-server
-	$(BIN)/python -m pytest -n 2 --dist loadgroup -q -rs tests
+	TZ=America/Los_Angeles $(PYTEST) tests
+	@set -e; for now in "$$(date -u -d '+1 year' +%Y-%m-%dT%H:%M:%S+00:00)" $(LEAP_NOW); do \
+		echo "== date-sensitive tests at NEWSARCHIVE_NOW=$$now TZ=Asia/Ho_Chi_Minh"; \
+		NEWSARCHIVE_NOW=$$now TZ=Asia/Ho_Chi_Minh $(PYTEST) $(DATE_TESTS); \
+	done
 
 # The distributed tests (tests/test_distributed*.py) start a real Redis on 127.0.0.1.
 redis-server:

@@ -120,7 +120,8 @@ def build_row(spider, reason: str, stats: dict, now: datetime | None = None) -> 
     notes = problems + [f"{k}={v}" for k, v in sorted(spider.events.items())]
     if spider.discovery.get("failed"):
         notes.append(f"discovery_failed={spider.discovery['failed']}")
-    for label, key in (("retries", "retry/count"), ("retry_after_waits", "retry/retry_after_honoured"),
+    for label, key in (("sitemaps_unchanged", "discovery/sitemap_unchanged"),
+                       ("retries", "retry/count"), ("retry_after_waits", "retry/retry_after_honoured"),
                        ("retry_after_too_long", "retry/retry_after_too_long"),
                        ("robots_disallowed", "robotstxt/forbidden")):
         if stats.get(key):

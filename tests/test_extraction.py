@@ -8,6 +8,7 @@ import pytest
 from crawler.sources.base import Layout, Listing, Source, css
 from pipelines.extract import ExtractPipeline, extract_fields
 from pipelines.process import process_page
+from storage import clock
 
 BODY = "".join(f"<p>Đoạn {i}: xuất khẩu nông sản của tỉnh tăng mạnh trong quý này so với cùng kỳ.</p>" for i in range(8))
 
@@ -114,7 +115,7 @@ def test_pipeline_uses_spider_source():
 
 @pytest.mark.parametrize("raw", [b"", b"<html></html>", b"\x00\x01binary"])
 def test_process_page_never_crashes_on_junk(raw):
-    out = process_page({"url": "https://bao.vn/x", "raw_body": raw, "http_status": 200, "fetched_at": datetime.now(timezone.utc)})
+    out = process_page({"url": "https://bao.vn/x", "raw_body": raw, "http_status": 200, "fetched_at": clock.now()})
     assert out["drop_reason"] in ("no_title", "body_too_short")
 
 

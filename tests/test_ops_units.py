@@ -26,6 +26,7 @@ from crawler.oplock import LOCK_KEY, CrawlLock, CrawlLocked
 from crawler.seen import SeenRecorder, SeenState
 from crawler.sources import Source, SourceError
 from crawler.spiders.arguments import SpiderArgumentError, parse_arguments
+from storage import clock
 from storage.backends.local import LocalBackend
 from storage.errors import InvalidRow
 from storage.rows import check_name, partition_of
@@ -125,7 +126,7 @@ def test_lock_of_a_dead_process_on_this_machine_is_taken_over(tmp_path):
 
 def test_lock_from_another_machine_waits_for_its_expiry(tmp_path):
     backend = LocalBackend(tmp_path)
-    now = datetime.now(timezone.utc)
+    now = clock.now()
     other = {"owner": "scrapy crawlall", "run_id": "run-x", "token": "t", "host": "elsewhere", "boot_id": "b",
              "pid": 1, "acquired_at": now.isoformat(), "expires_at": (now + timedelta(minutes=5)).isoformat()}
     backend.put_bytes(LOCK_KEY, json.dumps(other).encode())
@@ -161,7 +162,7 @@ def test_seen_state_round_trip(tmp_path):
     assert state.lookup("00000000000000aa")[0] == "already_archived"
     assert state.lookup("00000000000000cc") == ("known_not_article", None)
     assert state.lookup("00000000000000bb") == ("failed_recently", None)
-    later = datetime.now(timezone.utc) + timedelta(hours=2)
+    later = clock.now() + timedelta(hours=2)
     assert state.lookup("00000000000000bb", now=later) == (None, None)   # asked again after retry_after
     assert state.due("demo") == [] and state.due("other", now=later) == []
     assert state.due("demo", now=later) == [("http://a.vn/bb", "feed")]  # even if discovery no longer shows it
