@@ -8,8 +8,8 @@ Kills are placed by progress, not by time: at a fraction of the clean run's jour
 points of tests/test_storage_faults.py) with small publish segments so every point is reached.
 
 Which copy of a syndicated story is kept is the first one archived, so it follows crawl order:
-two clean runs with the politeness delays off can keep different copies (the polite ``make demo``
-order repeats). The suite compares stories (the set of pages of each story, exactly one of them
+two clean runs with the politeness delays off can keep different copies, and a rerun after a kill
+(which skips what the killed run archived) can too, even with ``make demo``'s politeness. The suite compares stories (the set of pages of each story, exactly one of them
 in ``articles``) and rows (source, path, method) wherever the kept copy is the clean run's.
 As a script it runs every fraction and point and prints the figures::
 
