@@ -21,6 +21,7 @@ from datetime import datetime
 
 from crawler.seen import SeenRecorder, SeenState
 from crawler.seen import compact as compact_seen
+from crawler.seen import complete_recovered as complete_recovered_seen
 from crawler.runreport import crawl_kind
 from storage import clock
 
@@ -102,6 +103,8 @@ class ArchiveSession:
             if self._seen_loaded:
                 return
             self._seen_loaded = True
+            if not self.dry_run:  # runs recovery published never wrote their file: write it first
+                complete_recovered_seen(self.archive)
             self.seen.load(self.archive.backend)
 
     def skip_reason(self, article_id: str):

@@ -429,6 +429,8 @@ class NearDupPipeline:
             if shared is None:
                 index = NearDupIndex(session.archive.backend, self.params, owner="neardup")
                 index.refresh()
+                # rows a killed run left, published by recovery without their index entries
+                index.catch_up(session.archive, write=not session.dry_run)
                 shared = _shared[self._key] = _Shared(index, bool(session.dry_run))
                 logger.info("near-duplicate index: %d articles in %d segments", len(index), len(index.segments))
                 if not len(index) and (others := index.other_indexes()):

@@ -405,6 +405,54 @@ class NearDupIndex:
             self.backend.delete(s.name)
         logger.info("neardup index: compacted %d segments (%d articles) into %s", len(parts), len(merged), name)
 
+    def catch_up(self, archive, write: bool = True) -> int:
+        """Index the articles of runs that recovery published: a run killed before it published
+        its segments left them archived but not here, and a copy crawled next would be archived
+        again. Call before deciding on any copy; returns how many articles were added. Each run
+        is caught up once (its ``seg-<run_id>-recovered.npz``, then the run marked done:
+        storage/recovered.py); ``write=False`` (a dry run) adds them in memory only."""
+        from pipelines.neardup import signature
+
+        consumer = f"neardup-v{FORMAT}-{self.p.tag}"
+        added = 0
+        with self._mutex:
+            for record in archive.recovered_runs(consumer):
+                run_id = record["run_id"]
+                rows = archive.recovered_rows("articles", record, ["article_id", "version", "crawled_at", "body"])
+                newest: dict[str, tuple] = {}
+                for aid, version, crawled, body in zip(*(rows[c].to_pylist() for c in rows.column_names)):
+                    if aid not in newest or version > newest[aid][0]:
+                        newest[aid] = (version, crawled, body)
+                indexed = self._indexed(list(newest))
+                entries = {}
+                for aid, (_, _, body) in sorted(newest.items(), key=lambda kv: (kv[1][1], kv[0])):
+                    sig = signature(body, self.p)
+                    if aid not in indexed and sig.shingles >= self.p.min_shingles:
+                        entries[aid] = Entry.of(sig, self.p)
+                if entries:
+                    name = f"{self.prefix}seg-{run_id}-recovered.npz"
+                    seg = self._segment_of(name, entries)
+                    if write:  # create-only: a catch-up redone after a crash publishes nothing twice
+                        self.backend.put_bytes(name, seg.to_bytes(self.p))
+                    self.segments[name] = seg
+                    added += len(entries)
+                    logger.warning("near-duplicate index: %d articles of recovered run %s added", len(entries), run_id)
+                if write:
+                    archive.recovered_done(run_id, consumer)
+        return added
+
+    def _indexed(self, ids: list[str]) -> set[str]:
+        """Which of ``ids`` a loaded segment or this run's pending articles hold."""
+        found = {i for i in ids if i in self.pending}
+        hexes = [i for i in ids if _HEX16.fullmatch(i)]
+        numbers = np.array([int(i, 16) for i in hexes], dtype=np.uint64)
+        for seg in self.segments.values():
+            if seg.ids.numbers is not None:
+                found.update(h for h, hit in zip(hexes, np.isin(numbers, seg.ids.numbers)) if hit)
+            else:
+                found.update(set(ids) & set(seg.ids))
+        return found
+
     def other_indexes(self) -> list[str]:
         """Index folders of other formats or parameters in the archive (never read: ``--reindex``
         builds this one from the ``articles`` dataset)."""

@@ -13,6 +13,7 @@ import pyarrow.dataset as pads
 import pyarrow.parquet as pq
 
 from . import compact as _compact
+from . import recovered as _recovered
 from .errors import ArchiveError, CorruptFile, NotFound, StoreUnavailable
 from .journal import Journal
 from .rows import check_name
@@ -126,6 +127,30 @@ class Archive:
         if report["recovered"]:
             log.warning("recovered %d run(s) from %s: %s", len(report["recovered"]), root, report["recovered"])
         return report
+
+    def recovered_runs(self, consumer: str) -> list[dict]:
+        """Runs that recovery published and ``consumer`` has not caught up with yet:
+        ``[{"run_id", "files": [{"key", "dataset", "rows"}]}]`` (storage/recovered.py)."""
+        return _recovered.pending(self.backend, consumer)
+
+    def recovered_done(self, run_id: str, consumer: str) -> None:
+        _recovered.mark_done(self.backend, run_id, consumer)
+
+    def recovered_rows(self, dataset: str, record: dict, columns: list[str]) -> pa.Table:
+        """The rows a recovered run published in ``dataset``: from its files, or, once a
+        compaction merged them away, from the live files by ``run_id``."""
+        keys = [f["key"] for f in record["files"] if f["dataset"] == dataset]
+        if not keys:
+            return SCHEMAS[dataset].empty_table().select(columns)
+        live = set(self.files(dataset))
+        fs, root = self.backend.arrow_filesystem()
+        if set(keys) <= live:
+            paths = [f"{root}/{k}" for k in keys]
+            return pads.dataset(paths, schema=SCHEMAS[dataset], format="parquet", filesystem=fs).to_table(
+                columns=columns)
+        table = self.arrow_dataset(dataset).to_table(columns=[*columns, "run_id"],
+                                                     filter=pads.field("run_id") == record["run_id"])
+        return table.select(columns)
 
     # ------------------------------------------------------------------ reading
     def manifests(self) -> list[dict]:

@@ -23,7 +23,7 @@ import time
 from datetime import datetime
 from pathlib import Path
 
-from . import clock, publish
+from . import clock, publish, recovered
 from .errors import ArchiveError, InvalidRow, StoreUnavailable
 from .faults import fault
 from .journal import Journal
@@ -268,6 +268,12 @@ class Run:
                         manifest = self._write_manifest(summary or {}, status)
                     else:
                         manifest = json.loads(self.backend.get_bytes(manifest_key(self.run_id)))
+                    if status == "recovered":
+                        # this process did not accept the rows: the state their crawl keeps beside
+                        # them (near-dup index, seen URLs) may lack them (storage/recovered.py)
+                        recovered.record(self.backend, self.run_id,
+                                         [f for k in sorted(self._done) for f in self._done[k]["files"]])
+                        fault("commit.after_recovered")
                     break
                 except StoreUnavailable as exc:
                     self._failed(exc)

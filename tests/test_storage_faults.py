@@ -170,6 +170,26 @@ def clean_archive(tmp_path_factory):
     return snapshot(archive)
 
 
+def state_problems(uri: str, snap: dict) -> list[str]:
+    """What the exact-text state, loaded afresh as the next run loads it, and the recovery records
+    miss of the archive: every archived article must be claimed under its id and own its text,
+    and every recovered run must name the files it published (storage/recovered.py)."""
+    archive = open_archive(uri)
+    state = archive.dedupe_state()
+    problems = []
+    for row in map(json.loads, snap["articles"]):
+        if not state.lookup_url(row["article_id"]) or state.lookup_hash(row["content_hash"]) != row["article_id"]:
+            problems.append(f"not in the dedupe state: {row['url']}")
+    for manifest in archive.manifests():
+        if manifest["status"] != "recovered":
+            continue
+        records = [r for r in archive.recovered_runs("test") if r["run_id"] == manifest["run_id"]]
+        files = sorted(f["key"] for f in manifest["files"] if f["dataset"] != "runs")
+        if [sorted(f["key"] for f in r["files"]) for r in records] != [files]:
+            problems.append(f"recovered run {manifest['run_id']} not recorded with its files {files}")
+    return problems
+
+
 def _kill_and_recover(tmp_path: Path, point: str) -> dict:
     case = tmp_path / point.replace(":", "_").replace(".", "_")
     uri, journal = str(case / "arc"), case / "journal"
@@ -177,8 +197,9 @@ def _kill_and_recover(tmp_path: Path, point: str) -> dict:
     archive = open_archive(uri, journal_dir=journal)
     report = archive.recover()
     again = archive.recover()
+    snap = snapshot(archive)
     return {"point": point, "code": code, "acked": acked, "out": out, "report": report, "again": again,
-            "archive": archive, "snapshot": snapshot(archive), "verify": archive.verify()}
+            "archive": archive, "snapshot": snap, "verify": archive.verify(), "state": state_problems(uri, snap)}
 
 
 def test_kill_at_every_point_then_recover_equals_clean_run(tmp_path, clean_archive):
@@ -193,6 +214,8 @@ def test_kill_at_every_point_then_recover_equals_clean_run(tmp_path, clean_archi
         candidates = [expected_prefix(clean_archive, r["acked"]), expected_prefix(clean_archive, r["acked"] + 1)]
         assert got in candidates, f"{r['point']}: archive differs from the clean run's first {r['acked']} rows"
         assert r["verify"]["ok"], (r["point"], r["verify"]["problems"])
+        assert r["state"] == [], (r["point"], r["state"])
+        assert r["report"]["recovered"] == [RUN_ID], (r["point"], r["report"])
         assert r["again"]["recovered"] == [], r["point"]
         assert not list((tmp_path / r["point"].replace(":", "_").replace(".", "_") / "journal").glob("*/journal.log"))
         summary.append(f"{r['point']}: acked={r['acked']} archived={sum(map(len, got.values()))} "
@@ -211,8 +234,10 @@ def test_kill_during_recovery_then_recover_again(tmp_path, clean_archive):
     assert proc.returncode == -signal.SIGKILL, proc.stderr
     archive = open_archive(uri, journal_dir=journal)
     assert archive.recover()["recovered"] == [RUN_ID]
-    assert snapshot(archive) in (expected_prefix(clean_archive, acked), expected_prefix(clean_archive, acked + 1))
+    snap = snapshot(archive)
+    assert snap in (expected_prefix(clean_archive, acked), expected_prefix(clean_archive, acked + 1))
     assert archive.verify()["ok"]
+    assert state_problems(uri, snap) == []
 
 
 def test_next_begin_run_publishes_a_dead_runs_rows(tmp_path, clean_archive):
@@ -223,7 +248,9 @@ def test_next_begin_run_publishes_a_dead_runs_rows(tmp_path, clean_archive):
     run = archive.begin_run("20260302T000000Z-run2")  # recovers run1 first
     assert archive.get_manifest(RUN_ID)["status"] == "recovered"
     run.commit()
-    assert snapshot(archive) in (expected_prefix(clean_archive, acked), expected_prefix(clean_archive, acked + 1))
+    snap = snapshot(archive)
+    assert snap in (expected_prefix(clean_archive, acked), expected_prefix(clean_archive, acked + 1))
+    assert state_problems(uri, snap) == []
 
 
 if __name__ == "__main__":
