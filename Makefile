@@ -6,7 +6,7 @@ VENV   ?= .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: demo test install eval bench clean
+.PHONY: demo test install eval bench clean redis-server chromium
 
 $(STAMP): requirements.txt constraints.txt
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -18,12 +18,16 @@ install: $(STAMP)
 demo: $(STAMP)
 	$(BIN)/scrapy demo
 
-test: $(STAMP) redis-server
+test: $(STAMP) redis-server chromium
 	$(BIN)/python -m pytest -n 2 --dist loadgroup -q -rs tests
 
 # The distributed tests (tests/test_distributed*.py) start a real Redis on 127.0.0.1.
 redis-server:
 	command -v redis-server >/dev/null || (apt-get update -qq && apt-get install -y -qq redis-server)
+
+# The report tests (tests/test_report.py) open `scrapy archive report`'s page in a headless Chromium.
+chromium:
+	command -v chromium >/dev/null || (apt-get update -qq && apt-get install -y -qq chromium)
 
 # Extraction quality and speed on ../shared/data (fundus-pages, vn-pages), beside trafilatura, readability-lxml
 # and htmldate; writes benchmarks/results/eval-*.json. readability-lxml is installed with --no-deps: beside

@@ -55,6 +55,7 @@ def collect(archive, days: int = 30, end: date | None = None, rule: DriftRule | 
     rule = rule or DriftRule()
     days = max(1, int(days))
     con = archive.duckdb(skip_corrupt=True)
+    con.execute("SET TimeZone = 'UTC'")  # timestamps come back in UTC, whatever the machine's zone
     names = sorted({r[0] for r in con.execute(
         "SELECT DISTINCT source FROM articles UNION SELECT DISTINCT source FROM runs").fetchall()})
     zones = _zones(names)
@@ -108,11 +109,10 @@ def _source(name, tz, start, end, daily, totals, history, authors, rule, latest_
         completeness.append({"run_id": r["run_id"], "started_at": r["started_at"], "archived": r["articles_archived"],
                              **{f: r.get(f"completeness_{f}") for f in FIELDS}, "authors": share})
     alerts, status_alert = [], None
-    if history:
+    if history:  # the drift rule whatever the latest status (a total loss is `incomplete` before `degraded`)
         latest = history[-1]
-        if latest["status"] in JUDGED:
-            alerts = rule.assess(history[:-1], latest)
-        else:
+        alerts = rule.assess(history[:-1], latest)
+        if latest["status"] not in JUDGED:
             status_alert = f"latest run {latest['run_id']}: {latest['status']} ({latest.get('notes') or 'no notes'})"
     shown = history[-latest_runs:]
     http_errors: dict[str, int] = {}

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import html
 import json
-from datetime import datetime
+from datetime import datetime, timezone
 
 CSS = """
 body{font:14px/1.4 system-ui,-apple-system,"Segoe UI",Roboto,sans-serif;margin:0;color:#1d2433;background:#f5f6f8}
@@ -36,7 +36,7 @@ def _e(value) -> str:
 
 def _ts(value) -> str:
     if isinstance(value, datetime):
-        return value.strftime("%Y-%m-%d %H:%M UTC")
+        return (value.astimezone(timezone.utc) if value.tzinfo else value).strftime("%Y-%m-%d %H:%M UTC")
     return _e(value or "–")
 
 
@@ -93,7 +93,7 @@ def _completeness_figure(src: dict):
     fig = go.Figure()
     x, seen = [], set()
     for c in src["completeness"]:  # one category per run, in order, whatever the gaps between runs
-        label = c["started_at"].strftime("%m-%d %H:%M") if isinstance(c["started_at"], datetime) else str(c["started_at"])
+        label = _ts(c["started_at"])[5:-4]
         while label in seen:
             label += "'"
         seen.add(label)
@@ -111,7 +111,7 @@ def _completeness_figure(src: dict):
 
 def _source_card(src: dict, charts: _Charts) -> str:
     alerts = "".join(f'<div class="alert" data-source="{_e(src["name"])}" data-metric="{_e(a.metric)}">'
-                     f'DEGRADED: {_e(a)}</div>' for a in src["alerts"])
+                     f'below its recent median: {_e(a)}</div>' for a in src["alerts"])
     if src["status_alert"]:
         alerts += f'<div class="alert status" data-source="{_e(src["name"])}">{_e(src["status_alert"])}</div>'
     rows = "".join(
@@ -183,7 +183,7 @@ def render(data: dict) -> str:
     flagged = [s["name"] for s in sources if s["alerts"]]
     rule = data["rule"]
     cards = "".join(_source_card(s, charts) for s in sources) or "<p>No source in the archive yet.</p>"
-    banner = (f"<div class='alert' id='degraded-sources'>degraded: {_e(', '.join(flagged))}</div>" if flagged else
+    banner = (f"<div class='alert' id='degraded-sources'>below their recent median: {_e(', '.join(flagged))}</div>" if flagged else
               "<p class='ok' id='degraded-sources'>no source below its recent median</p>")
     body = f"""<header><h1>newsarchive report</h1><p>{_e(data['archive'])} · {len(sources)} sources, {data['runs']} runs ·
 window {data['start']} .. {data['end']} ({data['days']} days, local days of each source) · drawn {_ts(data['generated_at'])}</p></header>
@@ -198,10 +198,11 @@ unrestricted run (median ≥ {rule.count_min_median:g}); {rule.min_history} earl
 </main>"""
     script = ("function draw(id, fig){Plotly.newPlot(id, fig.data, fig.layout, "
               + json.dumps(PLOT_CONFIG) + ");}\n" + "\n".join(charts.calls)
-              + "\ndocument.body.setAttribute('data-charts-drawn', String(document.querySelectorAll('.js-plotly-plot').length));")
+              + "\ndocument.body.setAttribute('data-charts-drawn', String(document.querySelectorAll('.js-plotly-plot').length));"
+              + "\ndocument.body.setAttribute('data-resources', String(performance.getEntriesByType('resource').length));")
     return (f"<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">"
             f"<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">"
             f"<meta http-equiv=\"Content-Security-Policy\" content=\"default-src 'none'; script-src 'unsafe-inline' 'unsafe-eval'; "
             f"style-src 'unsafe-inline'; img-src data:; font-src data:\">"
-            f"<title>newsarchive report {_e(data['end'])}</title><style>{CSS}</style>"
+            f"<link rel=\"icon\" href=\"data:,\"><title>newsarchive report {_e(data['end'])}</title><style>{CSS}</style>"
             f"<script>{get_plotlyjs()}</script></head>\n<body>{body}\n<script>{script}</script></body></html>\n")
