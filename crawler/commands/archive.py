@@ -170,7 +170,7 @@ class Command(ScrapyCommand):
         return "<subcommand> [options]   (subcommands: " + ", ".join(sorted(self.subcommands())) + ")"
 
     def short_desc(self):
-        return "Look after the article archive: stats, verify, query, recover, compact"
+        return "Look after the article archive: stats, verify, query, recover, compact, report"
 
     def add_options(self, parser):
         super().add_options(parser)
