@@ -6,7 +6,7 @@ VENV   ?= .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: demo test install eval bench clean
+.PHONY: demo test install eval bench clean redis-server chromium
 
 $(STAMP): requirements.txt constraints.txt
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -27,7 +27,7 @@ DATE_TESTS := tests/test_clock.py tests/test_dates.py tests/test_extraction_date
 	tests/test_e2e_demo.py tests/test_ops_crawlall.py tests/test_ops_resume.py tests/test_ops_window.py tests/test_ops_units.py
 LEAP_NOW := 2028-02-29T23:30:00+07:00
 
-test: $(STAMP) redis-server
+test: $(STAMP) redis-server chromium
 	TZ=America/Los_Angeles $(PYTEST) tests
 	@set -e; for now in "$$(date -u -d '+1 year' +%Y-%m-%dT%H:%M:%S+00:00)" $(LEAP_NOW); do \
 		echo "== date-sensitive tests at NEWSARCHIVE_NOW=$$now TZ=Asia/Ho_Chi_Minh"; \
@@ -37,6 +37,10 @@ test: $(STAMP) redis-server
 # The distributed tests (tests/test_distributed*.py) start a real Redis on 127.0.0.1.
 redis-server:
 	command -v redis-server >/dev/null || (apt-get update -qq && apt-get install -y -qq redis-server)
+
+# The report tests (tests/test_report.py) open `scrapy archive report`'s page in a headless Chromium.
+chromium:
+	command -v chromium >/dev/null || (apt-get update -qq && apt-get install -y -qq chromium)
 
 # Extraction quality and speed on ../shared/data (fundus-pages, vn-pages), beside trafilatura, readability-lxml
 # and htmldate; writes benchmarks/results/eval-*.json. readability-lxml is installed with --no-deps: beside

@@ -17,6 +17,9 @@ command exit 1):
   default 3, not counting copies and pages outside a rerun's window) but none was archived;
 - ``incomplete``: the share of archived articles with a title, body or date fell
   below the source's ``min_completeness``;
+- ``degraded``: otherwise ok, but the source fell below its own recent median of completeness or
+  of articles archived (the drift rule, ``crawler/drift.py``; ``scrapy archive report`` shows the
+  same alerts);
 - ``ok``.
 """
 
@@ -47,7 +50,7 @@ def crawl_kind(row: dict) -> str:
     if any(word in notes for word in ("window ", "rerun of")):
         return "restricted"
     dropped = dict(row.get("dropped") or [])
-    if (row["status"] != STATUS_OK or "max_articles" in dropped or "not_fetched" in dropped
+    if (row["status"] not in (STATUS_OK, "degraded") or "max_articles" in dropped or "not_fetched" in dropped
             or any(gap in notes for gap in DISCOVERY_GAPS)):
         return "cut_short"
     return "complete"
@@ -133,6 +136,14 @@ def build_row(spider, reason: str, stats: dict, now: datetime | None = None) -> 
     if spider.since or spider.until:
         notes.append(f"window {spider.since or '…'}..{spider.until or '…'}")
     row["notes"] = "; ".join(notes)
+    history = getattr(spider.session, "recent_runs", None)  # not in distributed mode's aggregate
+    if row["status"] == STATUS_OK and history is not None and not spider.dry_run:
+        from crawler.drift import DEGRADED, DriftRule
+
+        alerts = DriftRule.from_settings(spider.crawler.settings).assess(history(spider.name), row)
+        if alerts:
+            row["status"] = DEGRADED
+            row["notes"] = "; ".join(["degraded: " + ", ".join(map(str, alerts))] + ([row["notes"]] if row["notes"] else []))
     return row
 
 

@@ -25,6 +25,10 @@ from crawler.seen import complete_recovered as complete_recovered_seen
 from crawler.runreport import crawl_kind
 from storage import clock
 
+# what a spider reads of earlier runs when it opens: its last complete crawl, and the drift rule's history
+HISTORY_COLUMNS = ("run_id", "source", "started_at", "status", "dropped", "notes", "articles_archived",
+                   "completeness_title", "completeness_body", "completeness_date")
+
 logger = logging.getLogger(__name__)
 
 _lock = threading.Lock()
@@ -94,6 +98,7 @@ class ArchiveSession:
         self._versions: dict[str, dict[str, tuple[int, str]]] = {}
         self._last_full: dict[str, datetime] | None = None
         self._last_cut_short: dict[str, datetime] = {}
+        self._history: dict[str, list[dict]] = {}
         self._new_versions: dict[str, tuple[int, str]] = {}
 
     # ------------------------------------------------------------------ before a request
@@ -127,14 +132,15 @@ class ArchiveSession:
 
     def _load_last_full(self) -> dict[str, datetime]:
         try:
-            table = self.archive.read_table("runs", columns=["source", "started_at", "status", "dropped", "notes"],
-                                            skip_corrupt=True)
+            table = self.archive.read_table("runs", columns=list(HISTORY_COLUMNS), skip_corrupt=True)
         except Exception as exc:  # noqa: BLE001 - without it every sitemap is read, which is only slower
             logger.warning("could not read earlier runs: %s", exc)
             return {}
         out: dict[str, datetime] = {}
         self._last_cut_short = {}
-        for row in table.to_pylist():
+        self._history = {}
+        for row in sorted(table.to_pylist(), key=lambda r: r["started_at"]):
+            self._history.setdefault(row["source"], []).append(row)
             kind = crawl_kind(row)
             if kind == "restricted":
                 continue
@@ -142,6 +148,11 @@ class ArchiveSession:
             if row["source"] not in latest or row["started_at"] > latest[row["source"]]:
                 latest[row["source"]] = row["started_at"]
         return out
+
+    def recent_runs(self, source: str) -> list[dict]:
+        """The ``runs`` rows of ``source`` before this run, oldest first (for the drift rule)."""
+        self.last_full_run(source)
+        return list(self._history.get(source, ()))
 
     def last_run_complete(self, source: str) -> bool:
         """True when ``source`` had a complete crawl and none cut short since: only then does a listing

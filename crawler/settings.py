@@ -113,6 +113,18 @@ COMPLETENESS_MIN_ARTICLES = 10
 # "archived nothing while discovery showed new articles" is judged from this many new URLs on
 # (one new URL that turns out to be a video page is not an alarm; three that all fail are).
 NOTHING_ARCHIVED_MIN_NEW = 3
+# The drift rule (crawler/drift.py): an otherwise ok source is `degraded` (exit code 1) when its
+# title/body/date completeness is DEGRADED_COMPLETENESS_DROP share points below its median over the
+# last DEGRADED_HISTORY_RUNS runs, or it archived less than (1 - DEGRADED_COUNT_DROP) times their median
+# (judged once the median is DEGRADED_COUNT_MIN_MEDIAN), with DEGRADED_MIN_HISTORY earlier runs at least.
+DEGRADED_HISTORY_RUNS = 7
+DEGRADED_MIN_HISTORY = 3
+DEGRADED_COMPLETENESS_DROP = 0.2
+DEGRADED_COUNT_DROP = 0.5
+DEGRADED_COUNT_MIN_MEDIAN = 5
+# `crawlall` writes `scrapy archive report` here after each run (a path or s3:// URI; off when empty).
+ARCHIVE_REPORT = os.environ.get("ARCHIVE_REPORT", "")
+ARCHIVE_REPORT_DAYS = 30
 # The lock a crawl holds on the archive (<archive>/_state/crawl.lock): renewed every minute,
 # taken over when its holder's process is gone (same host) or it was not renewed for this long.
 CRAWL_LOCK_TTL = 900

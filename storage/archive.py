@@ -25,6 +25,7 @@ log = logging.getLogger(__name__)
 
 DATASETS = tuple(SCHEMAS)
 DEFAULT_JOURNAL_ROOT = "~/.cache/newsarchive/journal"
+VERIFY_KEY = "_state/verify.json"
 _RUN_OPTIONS = ("lock_timeout", "publish_timeout", "retry_initial", "retry_max")
 
 
@@ -233,10 +234,29 @@ class Archive:
 
         return stats(self)
 
-    def verify(self) -> dict:
+    def verify(self, record: bool = True) -> dict:
+        """``verify`` (storage/verify.py); with ``record``, its result is kept in ``_state/verify.json``
+        (with ``checked_at``) for ``last_verify`` and ``scrapy archive report``."""
+        from datetime import datetime, timezone
+
         from .verify import verify
 
-        return verify(self)
+        report = verify(self)
+        report["checked_at"] = datetime.now(timezone.utc).isoformat(timespec="seconds")
+        if record:
+            summary = dict(report, problems=report["problems"][:50], problem_count=len(report["problems"]))
+            try:
+                self.backend.put_bytes_overwrite(VERIFY_KEY, json.dumps(summary, indent=1).encode())
+            except ArchiveError as exc:  # a read-only store still gets its answer
+                log.warning("could not record the verify result in %s: %s", VERIFY_KEY, exc)
+        return report
+
+    def last_verify(self) -> dict | None:
+        """The latest recorded ``verify`` result, or None when none was recorded."""
+        try:
+            return json.loads(self.backend.get_bytes(VERIFY_KEY))
+        except NotFound:
+            return None
 
     def get_manifest(self, run_id: str) -> dict:
         try:

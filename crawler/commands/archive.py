@@ -1,4 +1,4 @@
-"""``scrapy archive <subcommand>``: look after the archive (stats, verify, query, recover, compact).
+"""``scrapy archive <subcommand>``: look after the archive (stats, verify, query, recover, compact, report).
 
 Subcommands come from one registry: ``ARCHIVE_SUBCOMMANDS_BASE`` below, updated by the
 ``ARCHIVE_SUBCOMMANDS`` setting (``{"name": "module.Class"}``; a value of None removes one), so a
@@ -27,6 +27,7 @@ ARCHIVE_SUBCOMMANDS_BASE = {
     "recover": "crawler.commands.archive.Recover",
     "compact": "crawler.commands.archive.Compact",
     "duplicates": "pipelines.neardup_cli.Duplicates",
+    "report": "crawler.commands.archive.Report",
 }
 
 
@@ -138,6 +139,28 @@ class Compact:
         return 0
 
 
+class Report:
+    help = ("write one self-contained HTML page (charts inline, no network when viewed): per-source daily "
+            "counts, runs, drift alerts, syndication, archive health")
+
+    def add_arguments(self, parser):
+        parser.add_argument("--out", default="report.html", help="the HTML file to write (default report.html)")
+        parser.add_argument("--days", type=int, default=30, help="local days shown per source (default 30)")
+        parser.add_argument("--end", type=_dt.date.fromisoformat, default=None,
+                            help="last day shown, YYYY-MM-DD (default: the latest publication day in the archive)")
+
+    def run(self, archive, opts) -> int:
+        from crawler.archivereport import write
+        from crawler.drift import DriftRule
+
+        settings = getattr(opts, "settings", None)
+        rule = DriftRule.from_settings(settings) if settings is not None else None
+        done = write(archive, opts.out, days=opts.days, end=opts.end, rule=rule)
+        print(f"wrote {done['path']}: {done['bytes'] / 1e6:.1f} MB, {done['sources']} sources, "
+              f"{done['total_s']:.2f}s" + (f"; degraded: {', '.join(done['degraded'])}" if done["degraded"] else ""))
+        return 0
+
+
 class Command(ScrapyCommand):
     requires_project = True
     requires_crawler_process = False
@@ -147,7 +170,7 @@ class Command(ScrapyCommand):
         return "<subcommand> [options]   (subcommands: " + ", ".join(sorted(self.subcommands())) + ")"
 
     def short_desc(self):
-        return "Look after the article archive: stats, verify, query, recover, compact"
+        return "Look after the article archive: stats, verify, query, recover, compact, report"
 
     def add_options(self, parser):
         super().add_options(parser)
@@ -169,6 +192,7 @@ class Command(ScrapyCommand):
         parser = argparse.ArgumentParser(prog=f"scrapy archive {name}", description=sub.help)
         sub.add_arguments(parser)
         sub_opts = parser.parse_args(rest)
+        sub_opts.settings = self.settings
         from storage import ArchiveError, open_archive
 
         uri = opts.archive or self.settings.get("ARCHIVE_URI") or "archive"

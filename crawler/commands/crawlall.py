@@ -10,7 +10,8 @@ apply to every source.
 It takes the archive's crawl lock (a second overlapping run exits at once with
 code 3), writes ``<archive>/runs/`` rows and ``<archive>/runs/_logs/<run_id>.log``,
 prints one line per source, and exits non-zero when a source is not ``ok``.
-Exit codes: docs/OPERATIONS.md.
+Exit codes: docs/OPERATIONS.md. When ARCHIVE_REPORT names a file, ``scrapy archive report``
+is written there after the run (a failure to write it is reported, the exit code is the crawl's).
 """
 
 from __future__ import annotations
@@ -20,7 +21,7 @@ import fnmatch
 from scrapy.commands import BaseRunSpiderCommand
 from scrapy.exceptions import UsageError
 
-from crawler.commands._report import EXIT_USAGE, error, run_crawl
+from crawler.commands._report import EXIT_LOCKED, EXIT_USAGE, error, run_crawl
 
 
 def select_sources(all_names: list[str], sources: str, exclude: str, demo_base_url: str) -> list[str]:
@@ -80,5 +81,25 @@ class Command(BaseRunSpiderCommand):
             from crawler.distributed.coordinator import coordinate
 
             self.exitcode = coordinate(self.settings, names, opts.spargs)
-            return
-        self.exitcode = run_crawl(self.settings, names, opts.spargs, title="crawlall", owner="scrapy crawlall")
+        else:
+            self.exitcode = run_crawl(self.settings, names, opts.spargs, title="crawlall", owner="scrapy crawlall")
+        if self.exitcode not in (EXIT_USAGE, EXIT_LOCKED):
+            write_report(self.settings)
+
+
+def write_report(settings) -> None:
+    """``scrapy archive report`` into ARCHIVE_REPORT (a local path), when it is set."""
+    out = settings.get("ARCHIVE_REPORT")
+    if not out:
+        return
+    from crawler.archivereport import write
+    from crawler.drift import DriftRule
+    from storage import open_archive
+
+    try:
+        done = write(open_archive(settings.get("ARCHIVE_URI") or "archive"), out,
+                     days=settings.getint("ARCHIVE_REPORT_DAYS", 30), rule=DriftRule.from_settings(settings))
+    except Exception as exc:  # noqa: BLE001 - the crawl's outcome stands; say why the page is missing
+        error(f"ARCHIVE_REPORT={out}: the report was not written: {type(exc).__name__}: {exc}")
+        return
+    print(f"report: {done['path']} ({done['bytes'] / 1e6:.1f} MB, {done['total_s']:.1f}s)", flush=True)

@@ -29,6 +29,8 @@ paths are ``world.fault_targets()[name]``, real articles unless said otherwise):
                      the request accepts.
 ``xml_bomb``         ``/baobinhduong/rss/tin-moi.rss`` becomes a billion-laughs
                      document (nested entities in a DOCTYPE).
+``undated``          every portal (``demo_binhduong_portal``) article page is served
+                     without its date line, its only date: a redesign that lost it.
 
 Always on (see ``crawler/demo/traps.py``): ``world.traps["truncated"]`` is sent
 with a Content-Length larger than the bytes sent before the connection closes.
@@ -38,6 +40,7 @@ from __future__ import annotations
 
 import argparse
 import gzip
+import re
 import socket
 import struct
 import threading
@@ -49,10 +52,12 @@ from urllib.parse import urlsplit
 
 from crawler.demo import feeds
 from crawler.demo.render import robots
+from crawler.demo.sites import PORTAL
 from crawler.demo.world import DemoWorld, build_world
 
 FAULTS = ("slow", "ratelimit", "burst500", "reset", "robots", "redirect_private", "redirect_offsite",
-          "gzip_bomb", "xml_bomb")
+          "gzip_bomb", "xml_bomb", "undated")
+_PORTAL_DATE = re.compile(rb'<div class="news-date">[^<]*</div>')
 
 
 class _Cut(Exception):
@@ -228,7 +233,10 @@ class DemoServer:
             return 200, {"Content-Type": "text/html; charset=utf-8", "Content-Encoding": "gzip"}, gzip_bomb_bytes()
         if self._hit("xml_bomb", key):
             return 200, {"Content-Type": "application/rss+xml; charset=utf-8"}, feeds.billion_laughs_rss(base + key)
-        return self.world.render(target, base)
+        rendered = self.world.render(target, base)
+        if "undated" in self.faults and key.startswith(PORTAL.prefix) and self.world.locate(key):
+            rendered = rendered._replace(body=_PORTAL_DATE.sub(b"", rendered.body))
+        return rendered
 
 
 def main(argv=None) -> None:
