@@ -6,15 +6,16 @@ named function in :mod:`pipelines.cleaning.rules` with its own tests:
 
 text (every field): entities, NFC, zero-width characters, spaces/nbsp;
 body paragraphs: furniture lines and related-links tails, adjacent repeats,
-the lead repeated as first paragraph, captions kept once, the './.' end mark,
+the lead repeated as first paragraph, a 'Trong ảnh:' / 'Ảnh:' caption moved out of the
+lead, captions kept once, the './.' end mark,
 trailing credit lines ('Theo TTXVN', a lone author name) moved to ``authors``.
 """
 
 from __future__ import annotations
 
 from pipelines.cleaning.rules import (
-    captions_once, clean_text, dedupe_adjacent, drop_furniture, drop_lead_repeat, is_furniture, lead_inside_body,
-    move_credit_lines, normalize_author, normalize_tags, strip_end_mark,
+    captions_once, clean_text, dedupe_adjacent, drop_furniture, drop_lead_repeat, is_furniture, lead_caption,
+    lead_inside_body, move_credit_lines, normalize_author, normalize_tags, strip_end_mark,
 )
 
 
@@ -48,6 +49,8 @@ def clean_fields(fields: dict) -> dict:
     paras = body.split("\n\n") if body else []
     paras = drop_furniture(paras)
     paras = dedupe_adjacent(paras)
+    paras = drop_lead_repeat(lead, paras)
+    lead, captions = lead_caption(lead, captions)  # "Trong ảnh: ..." in the lead is the photo's caption
     paras = drop_lead_repeat(lead, paras)
     if lead and (fields.get("field_sources") or {}).get("lead") != "rules" and lead_inside_body(lead, paras):
         lead = None  # a metadata summary that the body already prints

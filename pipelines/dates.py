@@ -143,7 +143,7 @@ def fast_parse(raw: str, fetched_at: datetime | None, tz) -> datetime | None:
             n, unit = int(m.group(1)), m.group(2)
             key = _UNIT.get(unit) or _UNIT.get(unit.rstrip("s"))
             if key:
-                return fetched_at - timedelta(**{key: n})
+                return (fetched_at - timedelta(**{key: n})).astimezone(tz)
         if "hôm qua" in low or "yesterday" in low:
             return _with_clock(fetched_at - timedelta(days=1), low, tz)
         if "hôm nay" in low or "today" in low:
@@ -182,7 +182,7 @@ def _slow_parse(raw: str, fetched_at: datetime | None, tz_name: str, language: s
 
     settings = {
         "DATE_ORDER": "DMY", "PREFER_DAY_OF_MONTH": "first", "RETURN_AS_TIMEZONE_AWARE": True,
-        "TIMEZONE": tz_name, "TO_TIMEZONE": "UTC", "PREFER_DATES_FROM": "past",
+        "TIMEZONE": tz_name, "PREFER_DATES_FROM": "past",  # no TO_TIMEZONE: the stated offset is kept
     }
     if fetched_at is not None:
         settings["RELATIVE_BASE"] = fetched_at.astimezone(_zone(tz_name)).replace(tzinfo=None)
@@ -193,27 +193,49 @@ def _slow_parse(raw: str, fetched_at: datetime | None, tz_name: str, language: s
         return None
 
 
-def parse_date(raw: str | None, fetched_at: datetime | None = None, tz: str | None = None,
-               language: str | None = None) -> tuple[datetime | None, str | None]:
-    """``(utc_datetime, None)`` or ``(None, reason)``."""
+_SECONDS = re.compile(r"\d{1,2}:\d{2}:\d{2}")
+_MINUTES = re.compile(r"\d{1,2}\s*(?::|h|giờ)\s*\d{2}|\d{4}-\d\d-\d\dT\d\d|\b\d{1,2}\s*(?:am|pm|uhr)\b|"
+                      r"(?:giây|phút|giờ|tiếng|seconds?|minutes?|mins?|hours?)\s*(?:trước|ago)", re.I)
+
+
+def precision_of(raw: str) -> str:
+    """How precisely a date string states its time: ``second``, ``minute`` or ``day``."""
+    if _SECONDS.search(raw):
+        return "second"
+    return "minute" if _MINUTES.search(raw) else "day"
+
+
+def parse_stated(raw: str | None, fetched_at: datetime | None = None, tz: str | None = None,
+                 language: str | None = None) -> tuple[datetime | None, str | None, str | None]:
+    """``(datetime, precision, None)`` or ``(None, None, reason)``.
+
+    The datetime is aware and in the offset the string states, or in the source's zone
+    ``tz`` when it states none, so its ``date()`` is the day the page printed.
+    """
     if raw is None or not str(raw).strip():
-        return None, "empty"
+        return None, None, "empty"
     raw = nfc(str(raw))  # the page is not composed as a whole (pipelines/decode.py): its date words are here
     zone = _zone(tz)
     dt = fast_parse(raw, fetched_at, zone)
     if dt is None:
         dt = _slow_parse(raw, fetched_at, tz or DEFAULT_TZ, language)
     if dt is None:
-        return None, f"unparsed: {raw[:80]!r}"
+        return None, None, f"unparsed: {raw[:80]!r}"
     if dt.tzinfo is None:
         dt = dt.replace(tzinfo=zone)
-    dt = dt.astimezone(timezone.utc)
     if dt < EARLIEST:
-        return None, f"before_1990: {raw[:80]!r}"
+        return None, None, f"before_1990: {raw[:80]!r}"
     ceiling = (fetched_at or clock.now()) + FUTURE_TOLERANCE
     if dt > ceiling:
-        return None, f"future: {raw[:80]!r}"
-    return dt, None
+        return None, None, f"future: {raw[:80]!r}"
+    return dt, precision_of(raw), None
+
+
+def parse_date(raw: str | None, fetched_at: datetime | None = None, tz: str | None = None,
+               language: str | None = None) -> tuple[datetime | None, str | None]:
+    """``(utc_datetime, None)`` or ``(None, reason)``."""
+    dt, _, why = parse_stated(raw, fetched_at, tz, language)
+    return (dt.astimezone(timezone.utc) if dt is not None else None), why
 
 
 # Where a page without a declared source most likely publishes from: country-code TLD first, then the
@@ -263,7 +285,6 @@ def guess_timezone(url: str | None, language: str | None = None) -> str:
     return DEFAULT_TZ
 
 
-_CLOCK = re.compile(r"\d{1,2}\s*[:h]\s*\d{2}|\d{4}-\d\d-\d\dT\d")
 
 
 def _languages(language: str | None) -> list[str]:
@@ -274,67 +295,128 @@ def _languages(language: str | None) -> list[str]:
     return langs
 
 
-def choose_date(candidates, fetched_at: datetime | None, tz: str | None, language: str | None = None):
+# Layers that read loose text (a visible date line, htmldate's search of the whole page) may pick a
+# sidebar date, a copyright year or another story's date: they are only trusted when the page's other
+# evidence (a date in its URL, the feed/sitemap entry, its modification time) does not contradict them.
+CHECKED_LABELS = frozenset({"generic", "htmldate"})
+_URL_DAY = re.compile(r"(?<!\d)(20\d\d|199\d)([/_-]?)(0[1-9]|1[0-2])\2(0[1-9]|[12]\d|3[01])(?!\d)")
+_URL_MONTH = re.compile(r"/(20\d\d|199\d)/(0[1-9]|1[0-2])/")
+
+
+def url_day(url: str | None):
+    """``(date | None, (year, month) | None)`` stated by the URL's path ('/2014/07/19/', '-20140719')."""
+    path = re.sub(r"^[a-z]+://[^/]+", "", url or "", flags=re.I).split("?", 1)[0]
+    m = _URL_DAY.search(path)
+    if m:
+        try:
+            day = datetime(int(m.group(1)), int(m.group(3)), int(m.group(4))).date()
+            return day, (day.year, day.month)
+        except ValueError:
+            pass
+    m = _URL_MONTH.search(path)
+    return None, ((int(m.group(1)), int(m.group(2))) if m else None)
+
+
+def contradiction(dt: datetime, evidence: dict) -> str | None:
+    """Why ``dt`` (a loose-text candidate) disagrees with the page's other dates, or None."""
+    day = dt.date()
+    if evidence.get("url_day") is not None and abs((day - evidence["url_day"]).days) > 1:
+        return f"not the URL's day {evidence['url_day']}"
+    if evidence.get("url_month") and evidence.get("url_day") is None and (day.year, day.month) != evidence["url_month"]:
+        return "not the URL's month"
+    feed = evidence.get("feed")
+    if feed is not None and abs(dt - feed) > timedelta(days=2):
+        return "far from the feed/sitemap date"
+    modified = evidence.get("modified")
+    if modified is not None and dt.date() > modified.astimezone(dt.tzinfo).date():
+        return "after modified_at"
+    return None
+
+
+def choose_date(candidates, fetched_at: datetime | None, tz: str | None, language: str | None = None,
+                evidence: dict | None = None):
     """Pick the publication date among ``[(raw, label), ...]`` (in precedence order).
 
-    The first candidate that parses and lies in bounds wins; when it states only
-    a day, a later candidate with a time of day on the same local day replaces
-    it. Returns ``(datetime | None, raw, label, problems)``.
+    The first candidate that parses, lies in bounds and (for the loose-text layers,
+    ``CHECKED_LABELS``) agrees with ``evidence`` wins; when it states only a day, a later
+    candidate with a time of day on the same local day replaces it. Returns
+    ``(datetime in its stated offset | None, raw, label, problems, precision)``.
     """
-    zone = _zone(tz)
     problems: list[str] = []
     chosen = None
     for raw, label in candidates:
-        dt, why = parse_date(raw, fetched_at, tz, language)
+        dt, precision, why = parse_stated(raw, fetched_at, tz, language)
         if dt is None:
             problems.append(f"{label}: {why}")
             continue
+        if label in CHECKED_LABELS and evidence:
+            why = contradiction(dt, evidence)
+            if why:
+                problems.append(f"{label}: {raw[:60]!r} {why}")
+                continue
         if chosen is None:
-            chosen = (dt, raw, label)
-            if _CLOCK.search(raw):
+            chosen = (dt, raw, label, precision)
+            if precision != "day":
                 break
-        elif _CLOCK.search(raw) and dt.astimezone(zone).date() == chosen[0].astimezone(zone).date():
-            chosen = (dt, raw, label)
+        elif precision != "day" and dt.astimezone(chosen[0].tzinfo).date() == chosen[0].date():
+            chosen = (dt, raw, label, precision)
             break
     if chosen is None:
-        return None, None, None, problems
-    return chosen[0], chosen[1], chosen[2], problems
+        return None, None, None, problems, None
+    return chosen[0], chosen[1], chosen[2], problems, chosen[3]
+
+
+def _offset_minutes(dt: datetime) -> int:
+    return int(dt.utcoffset().total_seconds() // 60)
 
 
 def resolve_dates(item: dict, tz: str | None = None) -> dict:
-    """``published_at``, ``modified_at`` and ``date_problems`` (field -> reason) for an extracted item.
+    """``published_at``, ``published_at_offset``, ``published_at_precision``, ``published_date``,
+    ``modified_at`` and ``date_problems`` (field -> reason) for an extracted item.
 
     ``tz``: the source's zone; None guesses it from the URL and page language.
+    ``published_at`` and ``modified_at`` are UTC; ``published_at_offset`` (minutes east of UTC)
+    is the offset the page stated, or the source's zone's at that instant when it stated none;
+    ``published_date`` is the publication day in that offset (a date-only value keeps its day).
     Updates ``published_at_raw`` and its ``field_sources`` label to the string chosen.
     """
     fetched_at = item.get("fetched_at")
     hints = item.get("hints") or {}
     language = item.get("language")
+    url = item.get("response_url") or item.get("url")
     if tz is None:
-        tz = guess_timezone(item.get("response_url") or item.get("url"), language)
-    out: dict = {"published_at": None, "modified_at": None, "date_problems": {}}
+        tz = guess_timezone(url, language)
+    out: dict = {"published_at": None, "published_at_offset": None, "published_at_precision": None,
+                 "published_date": None, "modified_at": None, "date_problems": {}}
+
+    modified = [(item["modified_at_raw"], "page")] if item.get("modified_at_raw") else []
+    if hints.get("modified_raw") and hints["modified_raw"] != item.get("modified_at_raw"):
+        modified.append((hints["modified_raw"], "feed"))
+    mdt, _, _, mproblems, _ = choose_date(modified, fetched_at, tz, language)
 
     candidates = [tuple(c) for c in item.get("published_candidates") or ()]
     if not candidates and item.get("published_at_raw"):
         candidates = [(item["published_at_raw"], (item.get("field_sources") or {}).get("published_at_raw", "?"))]
     if hints.get("published_raw") and all(c[0] != hints["published_raw"] for c in candidates):
         candidates.append((hints["published_raw"], "feed"))
-    dt, raw, label, problems = choose_date(candidates, fetched_at, tz, language)
-    out["published_at"] = dt
+    evidence = {"modified": mdt}
+    evidence["url_day"], evidence["url_month"] = url_day(url)
+    if hints.get("published_raw"):
+        evidence["feed"] = parse_stated(hints["published_raw"], fetched_at, tz, language)[0]
+    dt, raw, label, problems, precision = choose_date(candidates, fetched_at, tz, language, evidence)
+    if dt is not None:
+        out.update(published_at=dt.astimezone(timezone.utc), published_at_offset=_offset_minutes(dt),
+                   published_at_precision=precision, published_date=dt.date())
     if dt is not None and raw != item.get("published_at_raw"):
         item["published_at_raw"] = raw
         item.setdefault("field_sources", {})["published_at_raw"] = label
     if dt is None and problems:
         out["date_problems"]["published_at"] = "; ".join(problems)[:300]
 
-    modified = [(item["modified_at_raw"], "page")] if item.get("modified_at_raw") else []
-    if hints.get("modified_raw") and hints["modified_raw"] != item.get("modified_at_raw"):
-        modified.append((hints["modified_raw"], "feed"))
-    mdt, _, _, mproblems = choose_date(modified, fetched_at, tz, language)
     if mdt is not None and out["published_at"] and mdt < out["published_at"]:
         mproblems.append("before published_at")
         mdt = None
-    out["modified_at"] = mdt
+    out["modified_at"] = mdt.astimezone(timezone.utc) if mdt is not None else None
     if mdt is None and mproblems:
         out["date_problems"]["modified_at"] = "; ".join(mproblems)[:300]
     return out

@@ -24,6 +24,7 @@ from .state import DedupeState
 log = logging.getLogger(__name__)
 
 DATASETS = tuple(SCHEMAS)
+_DUCK_TYPES = {"int16": "SMALLINT", "string": "VARCHAR", "date32[day]": "DATE"}  # types of ADDED_COLUMNS
 DEFAULT_JOURNAL_ROOT = "~/.cache/newsarchive/journal"
 VERIFY_KEY = "_state/verify.json"
 _RUN_OPTIONS = ("lock_timeout", "publish_timeout", "retry_initial", "retry_max")
@@ -216,8 +217,14 @@ class Archive:
             keys = self._readable(dataset, skip_corrupt)
             if keys and local_root is not None:
                 paths = ", ".join("'" + str(local_root / k).replace("'", "''") + "'" for k in keys)
-                con.execute(f"CREATE OR REPLACE VIEW {dataset} AS "
-                            f"SELECT * FROM read_parquet([{paths}], hive_partitioning = false)")
+                # union_by_name: files written before a column was added (ADDED_COLUMNS) lack it
+                scan = f"read_parquet([{paths}], hive_partitioning = false, union_by_name = true)"
+                con.execute(f"CREATE OR REPLACE VIEW {dataset} AS SELECT * FROM {scan}")
+                have = {r[0] for r in con.execute(f"DESCRIBE {dataset}").fetchall()}
+                missing = [f for f in SCHEMAS[dataset] if f.name not in have]
+                if missing:  # every file predates them: the columns are still there, null
+                    extra = ", ".join(f"CAST(NULL AS {_DUCK_TYPES[str(f.type)]}) AS {f.name}" for f in missing)
+                    con.execute(f"CREATE OR REPLACE VIEW {dataset} AS SELECT *, {extra} FROM {scan}")
             else:
                 # S3 (no httpfs needed offline) or an empty dataset: scan through Arrow.
                 source = self.arrow_dataset(dataset, skip_corrupt) if keys else SCHEMAS[dataset].empty_table()

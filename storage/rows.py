@@ -58,6 +58,19 @@ def _as_utc(value: object, dataset: str, name: str) -> datetime | None:
     raise InvalidRow(dataset, f"{name}: {value!r} is not a datetime")
 
 
+def _as_date(value: object, dataset: str, name: str) -> date:
+    if isinstance(value, datetime):
+        raise InvalidRow(dataset, f"{name}: {value!r} is a datetime; give the date itself")
+    if isinstance(value, date):
+        return value
+    if isinstance(value, str):
+        try:
+            return date.fromisoformat(value)
+        except ValueError:
+            pass
+    raise InvalidRow(dataset, f"{name}: {value!r} is not a date")
+
+
 def normalize(dataset: str, row: dict) -> dict:
     """Validate ``row`` against the dataset's schema; return a new dict with every column."""
     schema = SCHEMAS.get(dataset)
@@ -75,6 +88,8 @@ def normalize(dataset: str, row: dict) -> dict:
             raise InvalidRow(dataset, f"{field.name} is required")
         if pa.types.is_timestamp(field.type):
             value = _as_utc(value, dataset, field.name)
+        elif pa.types.is_date(field.type) and value is not None:
+            value = _as_date(value, dataset, field.name)
         elif pa.types.is_map(field.type) and value is not None:
             if not isinstance(value, dict):
                 raise InvalidRow(dataset, f"{field.name} must be a dict")
@@ -108,12 +123,16 @@ def partition_of(dataset: str, row: dict) -> str:
 def _default(value: object):
     if isinstance(value, datetime):
         return {"$dt": value.isoformat()}
+    if isinstance(value, date):
+        return {"$d": value.isoformat()}
     raise TypeError(f"cannot journal {type(value).__name__}")
 
 
 def _hook(obj: dict):
     if len(obj) == 1 and "$dt" in obj:
         return datetime.fromisoformat(obj["$dt"])
+    if len(obj) == 1 and "$d" in obj:
+        return date.fromisoformat(obj["$d"])
     return obj
 
 

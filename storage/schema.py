@@ -38,8 +38,15 @@ ARTICLE_SCHEMA = pa.schema(
         pa.field("discovered_via", pa.string()),
         pa.field("http_status", pa.int16()),
         pa.field("run_id", pa.string(), nullable=False),
+        # added by issue 13 (files written before lack them; readers fill nulls, see ADDED_COLUMNS)
+        pa.field("published_at_offset", pa.int16()),  # minutes east of UTC the page stated (or the source's zone)
+        pa.field("published_at_precision", pa.string()),  # day | minute | second
+        pa.field("published_date", pa.date32()),  # publication day in that offset
     ]
 )
+
+# Columns added after the first files were written: a file without them still reads, with nulls.
+ADDED_COLUMNS = {"articles": ("published_at_offset", "published_at_precision", "published_date")}
 
 DUPLICATE_SCHEMA = pa.schema(
     [
@@ -56,7 +63,8 @@ DUPLICATE_SCHEMA = pa.schema(
 
 # Columns whose few distinct values make dictionary encoding pay off.
 DICTIONARY_COLUMNS = {
-    "articles": ["source", "region", "country", "language", "section", "discovered_via", "run_id"],
+    "articles": ["source", "region", "country", "language", "section", "discovered_via", "run_id",
+                 "published_at_precision"],
     "duplicates": ["source", "method", "run_id"],
     "runs": ["run_id", "source", "status"],
 }

@@ -2,6 +2,8 @@
 
 import unicodedata
 
+import pytest
+
 from pipelines.clean import CleanPipeline, clean_fields
 from pipelines.cleaning import rules as r
 
@@ -86,10 +88,26 @@ def test_captions_once():
     assert body == ["a.", cap, "b."] and caps == [cap]
 
 
-def test_lead_trong_anh_stays_in_lead():
-    lead = "Trong ảnh: Thủ tướng phát biểu tại hội nghị."
-    fields = clean_fields({"lead": lead, "body": "Nội dung.", "image_captions": [lead]})
-    assert fields["lead"] == lead and fields["image_captions"] == []
+def test_lead_caption_moves_to_captions_once():
+    lead = "Tỉnh phát triển các KCN theo hướng xanh. Trong ảnh: VSIP, khu công nghiệp kiểu mẫu của cả nước."
+    cap = "VSIP, khu công nghiệp kiểu mẫu của cả nước."
+    fields = clean_fields({"lead": lead, "body": "Nội dung.", "image_captions": [cap]})
+    assert fields["lead"] == "Tỉnh phát triển các KCN theo hướng xanh."
+    assert fields["image_captions"] == [cap]  # once, though both the lead and the figure print it
+    fields = clean_fields({"lead": lead, "body": "Nội dung.", "image_captions": []})
+    assert fields["image_captions"] == [cap]  # the lead's caption alone is still kept
+
+
+@pytest.mark.parametrize("lead, kept, captions", [
+    ("Trong ảnh: Thủ tướng phát biểu tại hội nghị.", None, ["Thủ tướng phát biểu tại hội nghị."]),
+    ("Giá lúa tăng mạnh. (Ảnh: Nông dân thu hoạch lúa ở Cần Thơ)", "Giá lúa tăng mạnh.",
+     ["Nông dân thu hoạch lúa ở Cần Thơ"]),
+    ("Xuất khẩu tăng 12%. Ảnh: TTXVN", "Xuất khẩu tăng 12%.", []),  # a credit: leaves the lead, not a caption
+    ("Hình ảnh: thị trường đã hồi phục, theo báo cáo.", "Hình ảnh: thị trường đã hồi phục, theo báo cáo.", []),
+    ("Ảnh hưởng của lãi suất lên thị trường bất động sản.", "Ảnh hưởng của lãi suất lên thị trường bất động sản.", []),
+])
+def test_lead_caption_rule(lead, kept, captions):
+    assert r.lead_caption(lead, []) == (kept, captions)
 
 
 def test_pipeline_updates_item():

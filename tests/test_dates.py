@@ -1,4 +1,4 @@
-from datetime import datetime, timezone
+from datetime import date, datetime, timedelta, timezone
 
 import pytest
 
@@ -103,8 +103,9 @@ def test_choose_prefers_a_time_on_the_same_day():
     from pipelines.dates import choose_date
 
     cands = [("2024-08-22", "time"), ("22.08.2024 12:00", "generic")]
-    dt, raw, label, _ = choose_date(cands, FETCHED, "Europe/Berlin")
-    assert (dt, label) == (utc(2024, 8, 22, 10, 0), "generic")
+    dt, raw, label, _, precision = choose_date(cands, FETCHED, "Europe/Berlin")
+    assert (dt, label, precision) == (utc(2024, 8, 22, 10, 0), "generic", "minute")
+    assert dt.utcoffset() == timedelta(hours=2)  # kept in the zone it was read in
     cands = [("2024-08-22", "time"), ("23.08.2024 12:00", "generic")]  # another day: keep the first
     assert choose_date(cands, FETCHED, "Europe/Berlin")[2] == "time"
 
@@ -112,7 +113,7 @@ def test_choose_prefers_a_time_on_the_same_day():
 def test_choose_skips_unparsable_and_future():
     from pipelines.dates import choose_date
 
-    dt, raw, label, problems = choose_date([("soon", "rules"), ("01/01/2031 10:00", "jsonld"),
+    dt, raw, label, problems, _ = choose_date([("soon", "rules"), ("01/01/2031 10:00", "jsonld"),
                                             ("02/11/2023 19:20", "meta")], FETCHED, "Asia/Ho_Chi_Minh")
     assert label == "meta" and dt == utc(2023, 11, 2, 12, 20) and len(problems) == 2
 
@@ -132,3 +133,54 @@ def test_resolve_without_source_guesses_zone_from_tld():
     item = {"url": "https://www.n-tv.de/a", "language": "de", "fetched_at": FETCHED, "hints": {},
             "published_candidates": [["2023-04-28 18:11:01.0", "jsonld"]], "field_sources": {}}
     assert resolve_dates(item)["published_at"] == utc(2023, 4, 28, 16, 11, 1)
+
+
+def _resolve(candidates, url="https://www.example.de/a", tz="Europe/Berlin", **extra):
+    item = {"url": url, "fetched_at": FETCHED, "hints": extra.pop("hints", {}), "field_sources": {},
+            "published_candidates": [list(c) for c in candidates], **extra}
+    return resolve_dates(item, tz)
+
+
+@pytest.mark.parametrize("raw, offset, precision, day, instant", [
+    # a date-only value keeps its day: the page's "19. Juli 2014" is 2014-07-19, whatever UTC says
+    ("Samstag, 19. Juli 2014", 120, "day", date(2014, 7, 19), utc(2014, 7, 18, 22, 0)),
+    ("2014-07-19", 120, "day", date(2014, 7, 19), utc(2014, 7, 18, 22, 0)),
+    ("19.01.2014 00:30", 60, "minute", date(2014, 1, 19), utc(2014, 1, 18, 23, 30)),  # winter: +01:00
+    # a stated offset is kept, not the source's zone
+    ("2024-05-03T23:47:42-04:00", -240, "second", date(2024, 5, 3), utc(2024, 5, 4, 3, 47, 42)),
+    ("2024-05-03T15:47Z", 0, "minute", date(2024, 5, 3), utc(2024, 5, 3, 15, 47)),
+    ("Thứ năm, 2/11/2023, 19:20 (GMT+7)", 420, "minute", date(2023, 11, 2), utc(2023, 11, 2, 12, 20)),
+])
+def test_published_as_the_page_states_it(raw, offset, precision, day, instant):
+    out = _resolve([(raw, "jsonld")], language="de")
+    assert (out["published_at"], out["published_at_offset"], out["published_at_precision"], out["published_date"]) \
+        == (instant, offset, precision, day)
+
+
+def test_relative_date_is_in_the_source_zone():
+    out = _resolve([("2 giờ trước", "generic")], url="https://bao.vn/a", tz="Asia/Ho_Chi_Minh")
+    assert out["published_at"] == utc(2026, 11, 26, 3, 0) and out["published_at_offset"] == 420
+    assert out["published_date"] == date(2026, 11, 26)
+
+
+@pytest.mark.parametrize("url, hints, modified, expected", [
+    # a loose-text date that contradicts the URL's day gives way to the next candidate
+    ("https://www.example.de/2014/07/19/story", {}, None, "2014-07-19"),
+    # ... or the feed's date, or the page's own modification time
+    ("https://www.example.de/story", {"published_raw": "2014-07-19T08:00:00+02:00"}, None, "2014-07-19"),
+    ("https://www.example.de/story", {}, "2014-07-19T09:00:00+02:00", "2014-07-19"),
+])
+def test_loose_dates_checked_against_url_feed_and_modified(url, hints, modified, expected):
+    cands = [("© 2021-03-02", "htmldate"), ("19.07.2014", "generic")]
+    extra = {"modified_at_raw": modified} if modified else {}
+    out = _resolve(cands, url=url, hints=hints, **extra)
+    assert out["published_date"] == date.fromisoformat(expected)
+    # metadata layers are not second-guessed by the loose-text checks
+    out = _resolve([("2021-03-02T10:00:00+01:00", "jsonld")], url=url, hints=hints, **extra)
+    assert out["published_date"] == date(2021, 3, 2) or modified
+
+
+def test_no_date_leaves_every_date_column_empty():
+    out = _resolve([])
+    assert [out[k] for k in ("published_at", "published_at_offset", "published_at_precision", "published_date")] \
+        == [None] * 4

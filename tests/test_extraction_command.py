@@ -44,7 +44,10 @@ def test_files_manifest_and_gzip(tmp_path):
     assert [r["file"] for r in rows] == [str(plain), str(tmp_path / "b.html.gz")]
     first, second = rows
     assert first["source"] is None and first["title"] == "Xuất khẩu tăng" and "Đoạn 9" in first["body"]
-    assert first["published_at"] == "2026-03-07T01:47:00+00:00" and first["drop_reason"] is None
+    # printed in the page's own offset; the offset, precision and local day beside it
+    assert first["published_at"] == "2026-03-07T08:47:00+07:00" and first["drop_reason"] is None
+    assert (first["published_at_offset"], first["published_at_precision"], first["published_date"]) \
+        == (420, "second", "2026-03-07")
     assert second["source"] == "vnexpress" and second["crawled_at"] == "2026-03-08T00:00:00+00:00"
     assert {"field_sources", "canonical_url", "tags", "authors", "image_captions"} <= set(first)
 

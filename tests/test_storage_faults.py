@@ -69,6 +69,9 @@ def make_item(i: int, run_id: str = RUN_ID, source: str | None = None, salt: str
         "discovered_via": "feed",
         "http_status": 200,
         "run_id": run_id,
+        "published_at_offset": None if published is None else 420,
+        "published_at_precision": None if published is None else "second",
+        "published_date": None if published is None else (published + timedelta(hours=7)).date(),
     }
 
 

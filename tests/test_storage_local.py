@@ -14,6 +14,7 @@ from pathlib import Path
 
 import duckdb
 import polars as pl
+import pyarrow as pa
 import pyarrow.dataset as pads
 import pyarrow.parquet as pq
 import pytest
@@ -435,3 +436,51 @@ def test_a_lock_holder_is_alive_unless_gone_a_zombie_or_its_pid_reused():
     assert not pid_alive(child.pid, start)
     child.wait()
     assert not pid_alive(child.pid, start)  # gone
+
+
+def test_files_written_before_the_date_columns_still_read_query_compact_and_verify(archive, monkeypatch):
+    """Archives written before ``published_at_offset`` / ``_precision`` / ``published_date`` were added
+    (storage.schema.ADDED_COLUMNS) keep working: readers fill the columns with nulls."""
+    from datetime import date
+
+    from storage.schema import ADDED_COLUMNS
+
+    added = ADDED_COLUMNS["articles"]
+    new = SCHEMAS["articles"]
+    old = pa.schema([f for f in new if f.name not in added])
+    with monkeypatch.context() as m:
+        m.setitem(SCHEMAS, "articles", old)
+        run = archive.begin_run("20260301T000000Z-old")
+        for i in range(20):
+            item = make_item(i, "20260301T000000Z-old", salt="o")
+            write_item(run, {k: v for k, v in item.items() if k not in added})
+        run.accept("runs", runs_row("20260301T000000Z-old"))
+        run.commit({"n": 20})
+    key = archive.files("articles")[0]
+    assert not set(added) & set(pq.read_schema(archive.backend.root / key).names)
+    # only old files: every column is still there, null
+    con = archive.duckdb()
+    assert con.execute("SELECT count(*), count(published_date), count(published_at_offset) FROM articles").fetchone() \
+        == (archive.read_table("articles").num_rows, 0, 0)
+    run = archive.begin_run("20260302T000000Z-new")
+    for i in range(20):
+        item = make_item(i, "20260302T000000Z-new", salt="n")
+        write_item(run, item)
+    run.accept("runs", runs_row("20260302T000000Z-new"))
+    run.commit({"n": 20})
+    table = archive.read_table("articles")
+    assert table.schema.field("published_date").type == pa.date32()
+    by_run = {}
+    for row in table.to_pylist():
+        by_run.setdefault(row["run_id"], set()).add((row["published_at_offset"], type(row["published_date"])))
+    assert by_run["20260301T000000Z-old"] == {(None, type(None))}
+    assert (420, date) in by_run["20260302T000000Z-new"]
+    con = archive.duckdb()
+    dated = con.execute("SELECT run_id, count(published_date) FROM articles GROUP BY ALL ORDER BY ALL").fetchall()
+    assert dated[0] == ("20260301T000000Z-old", 0) and dated[1][1] > 0
+    before = sorted(map(str, table.to_pylist()))
+    archive.compact()
+    assert sorted(map(str, archive.read_table("articles").to_pylist())) == before
+    assert archive.verify()["ok"], archive.verify()["problems"]
+    assert pl.scan_parquet(str(archive.backend.root / "articles" / "**" / "*.parquet")).select(
+        pl.col("published_date").count()).collect().item() > 0

@@ -16,7 +16,7 @@ from __future__ import annotations
 import gzip
 import json
 import sys
-from datetime import datetime, timezone
+from datetime import datetime, timedelta, timezone
 from pathlib import Path
 from urllib.parse import urlsplit
 
@@ -25,8 +25,8 @@ from scrapy.exceptions import UsageError
 
 OUTPUT_FIELDS = (
     "url", "canonical_url", "source", "region", "country", "language", "title", "lead", "body", "authors",
-    "section", "tags", "image_captions", "published_at", "published_at_raw", "modified_at", "modified_at_raw",
-    "field_sources", "discovered_via", "http_status", "crawled_at", "date_problems", "drop_reason",
+    "section", "tags", "image_captions", "published_at", "published_at_offset", "published_at_precision",
+    "published_date", "published_at_raw", "modified_at", "modified_at_raw", "field_sources", "discovered_via", "http_status", "crawled_at", "date_problems", "drop_reason",
 )
 
 
@@ -68,8 +68,16 @@ def _json_default(value):
     return str(value)
 
 
+def in_stated_offset(value: datetime | None, minutes: int | None) -> datetime | None:
+    """A UTC instant shown in the offset the page stated (ISO 8601 with that offset)."""
+    if value is None or minutes is None:
+        return value
+    return value.astimezone(timezone(timedelta(minutes=minutes)))
+
+
 def record(item: dict, file: str) -> dict:
     out = {name: item.get(name) for name in OUTPUT_FIELDS}
+    out["published_at"] = in_stated_offset(item.get("published_at"), item.get("published_at_offset"))
     out["crawled_at"] = item.get("fetched_at")
     out["file"] = file
     return out

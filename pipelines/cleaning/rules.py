@@ -264,6 +264,31 @@ def captions_once(paras: list[str], captions: list[str], lead: str | None) -> tu
     return out, kept
 
 
+# "Trong ảnh: VSIP, ..." / "Ảnh: Quang cảnh hội nghị." starting the lead or one of its sentences: the caption of
+# the lead photo, printed with the summary. It runs to the end of the lead (captions hold periods: "Ảnh: T.L.").
+_LEAD_CAPTION = re.compile(r"(?:^|(?<=[.!?…»\"”)])\s+)[(\[]?\s*(?:trong\s+ảnh|ảnh)\s*:\s*(?P<cap>.+?)[)\]]?\s*$",
+                           re.I | re.S)
+MIN_CAPTION_WORDS = 4  # "Ảnh: TTXVN", "Ảnh: Hồng Khanh" are photo credits, not captions
+
+
+def lead_caption(lead: str | None, captions: list[str]) -> tuple[str | None, list[str]]:
+    """Move a photo caption out of the lead: ``(lead without it, captions with it once)``.
+
+    A credit alone ("Ảnh: TTXVN") leaves the lead but is not a caption; a lead that is
+    nothing but the caption becomes None.
+    """
+    if not lead:
+        return lead, captions
+    m = _LEAD_CAPTION.search(lead)
+    if not m:
+        return lead, captions
+    cap = m.group("cap").strip()
+    rest = lead[: m.start()].strip() or None
+    if len(re.findall(r"\w+", cap)) >= MIN_CAPTION_WORDS and _key(cap) not in {_key(c) for c in captions}:
+        captions = [*captions, cap]
+    return rest, captions
+
+
 def dedupe_adjacent(paras: list[str]) -> list[str]:
     """The same paragraph twice in a row (markup printing text for two layouts) is kept once."""
     out: list[str] = []
