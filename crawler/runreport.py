@@ -32,6 +32,7 @@ import sys
 from datetime import datetime
 from pathlib import Path
 
+from pipelines.dropped import is_duplicate
 from storage import clock
 
 NOT_ARCHIVED_QUIETLY = ("outside_window", "unchanged", "already_archived", "known_not_article", "known_gone",
@@ -72,17 +73,13 @@ def crawler_version() -> str:
     return _VERSION
 
 
-def _is_duplicate(reason: str) -> bool:
-    return reason.startswith(("duplicate", "near"))
-
-
 def build_row(spider, reason: str, stats: dict, now: datetime | None = None) -> dict:
     """The ``runs`` row of one spider, from its outcome counters and the crawl stats."""
     now = now or clock.now()
     outcomes = dict(spider.outcomes)
     archived = outcomes.pop("archived", 0)
-    duplicates = sum(v for k, v in outcomes.items() if _is_duplicate(k))
-    dropped = {k: v for k, v in outcomes.items() if not _is_duplicate(k) and v}
+    duplicates = sum(v for k, v in outcomes.items() if is_duplicate(k))
+    dropped = {k: v for k, v in outcomes.items() if not is_duplicate(k) and v}
     found = len(spider.found)
     unaccounted = found - archived - duplicates - sum(dropped.values())
     if unaccounted > 0:  # requested but never answered: the spider closed first, or a filtered redirect

@@ -37,6 +37,14 @@ _finished: list["ArchiveSession"] = []
 _process_run_id: str | None = None
 
 
+DEFAULT_ARCHIVE_URI = "archive"
+
+
+def archive_uri(settings, given: str | None = None) -> str:
+    """The archive a command or crawl works on: ``given`` (a command option), else ``ARCHIVE_URI``."""
+    return given or settings.get("ARCHIVE_URI") or DEFAULT_ARCHIVE_URI
+
+
 def new_run_id(now: datetime | None = None) -> str:
     now = now or clock.now()
     return now.strftime("%Y%m%dT%H%M%SZ") + "-" + secrets.token_hex(3)
@@ -218,7 +226,7 @@ class ArchiveSession:
 
 
 def acquire(settings, dry_run: bool = False) -> ArchiveSession:
-    uri = settings.get("ARCHIVE_URI") or "archive"
+    uri = archive_uri(settings)
     run_id = settings.get("RUN_ID") or process_run_id()
     key = (uri, run_id, bool(dry_run))
     with _lock:

@@ -53,7 +53,10 @@ from dataclasses import dataclass, field, replace
 
 import numpy as np
 from datasketch import MinHash
-from scrapy.exceptions import DropItem, NotConfigured
+from scrapy.exceptions import NotConfigured
+
+from pipelines.dropped import Dropped
+from storage.rows import duplicate_row
 
 logger = logging.getLogger(__name__)
 
@@ -369,16 +372,8 @@ _shared: dict[tuple, _Shared] = {}
 
 
 def _duplicate_row(kept: str, sim: float, meta: dict) -> dict:
-    return {
-        "article_id": kept,
-        "duplicate_url": meta["url"],
-        "source": meta["source"],
-        "title": meta.get("title"),
-        "similarity": round(sim, 4),
-        "method": "near",
-        "run_id": meta["run_id"],
-        "crawled_at": meta["crawled_at"],
-    }
+    return duplicate_row(kept, meta["url"], meta["source"], meta.get("title"), round(sim, 4), "near",
+                         meta["run_id"], meta["crawled_at"])
 
 
 class NearDupPipeline:
@@ -391,9 +386,10 @@ class NearDupPipeline:
     seconds, and at the end), ``NEARDUP_REFRESH_SECONDS`` (read segments other runs published).
     """
 
-    def __init__(self, crawler, params: Params = DEFAULT, publish_items: int = 2000,
+    def __init__(self, session, stats, params: Params = DEFAULT, publish_items: int = 2000,
                  publish_seconds: float = 300.0, refresh_seconds: float = 30.0):
-        self.crawler = crawler
+        self.session = session
+        self.stats = stats
         self.params = params
         self.publish_items = publish_items
         self.publish_seconds = publish_seconds
@@ -414,7 +410,8 @@ class NearDupPipeline:
             raise ValueError(f"NEARDUP_SHARE must be in (0, 1], got {share_at!r}")
         params = replace(DEFAULT, threshold=threshold, share=share_at,
                          min_shingles=s.getint("NEARDUP_MIN_SHINGLES", DEFAULT.min_shingles))
-        return cls(crawler, params, publish_items=s.getint("NEARDUP_PUBLISH_ITEMS", 2000),
+        return cls(crawler.crawl_run.session, crawler.stats, params,
+                   publish_items=s.getint("NEARDUP_PUBLISH_ITEMS", 2000),
                    publish_seconds=s.getfloat("NEARDUP_PUBLISH_SECONDS", 300.0),
                    refresh_seconds=s.getfloat("NEARDUP_REFRESH_SECONDS", 30.0))
 
@@ -422,7 +419,7 @@ class NearDupPipeline:
     def open_spider(self):
         from pipelines.neardup_index import NearDupIndex
 
-        session = self.crawler.spider.session
+        session = self.session
         self._key = (session.uri, session.run_id, bool(session.dry_run), self.params)
         with _shared_lock:
             shared = _shared.get(self._key)
@@ -452,7 +449,7 @@ class NearDupPipeline:
     # ------------------------------------------------------------------ items
     def process_item(self, item):
         started = time.perf_counter()
-        stats = self.crawler.stats
+        stats = self.stats
         shared = self.shared
         sig = signature(item.get("body"), self.params)
         if sig.shingles < self.params.min_shingles:
@@ -467,11 +464,12 @@ class NearDupPipeline:
         stats.inc_value("neardup/checked")
         if match is not None:
             meta = _meta(item)
-            self.crawler.spider.session.accept("duplicates", _duplicate_row(match.article_id, match.similarity, meta))
+            self.session.accept("duplicates", _duplicate_row(match.article_id, match.similarity, meta))
             stats.inc_value("neardup/near")
             stats.inc_value("pipeline/dropped/duplicate_near")
             stats.inc_value("neardup/ms", (time.perf_counter() - started) * 1000)
-            raise DropItem(f"duplicate (near, {match.similarity:.2f}) of {match.article_id}: {item['url']}")
+            raise Dropped("duplicate_near", f"duplicate (near, {match.similarity:.2f}) of {match.article_id}: "
+                          f"{item['url']}", kept=match.article_id, similarity=match.similarity)
         index.add(item["article_id"], sig)
         shared.meta[item["article_id"]] = _meta(item)
         stats.inc_value("neardup/ms", (time.perf_counter() - started) * 1000)
@@ -482,10 +480,9 @@ class NearDupPipeline:
         return item
 
     def _publish(self) -> None:
-        shared, stats = self.shared, self.crawler.stats
+        shared, stats, session = self.shared, self.stats, self.session
         if shared.dry_run:
             return
-        session = self.crawler.spider.session
         try:
             late = shared.index.publish(session.run_id)
         except Exception as exc:  # noqa: BLE001 - the articles are safe in the run's journal

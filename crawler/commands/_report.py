@@ -71,6 +71,7 @@ def preflight(settings, names: list[str], spider_args: dict):
     from crawler.sources import SourceError, registry
     from crawler.spiders.arguments import SpiderArgumentError, parse_arguments
     from crawler.demo.timeline import TimelineError, demo_today
+    from crawler.session import archive_uri
     from storage import ArchiveConfigError, ArchiveError, open_archive
 
     try:
@@ -93,7 +94,7 @@ def preflight(settings, names: list[str], spider_args: dict):
         except SourceError as exc:
             error(str(exc))
             return EXIT_USAGE
-    uri = settings.get("ARCHIVE_URI") or "archive"
+    uri = archive_uri(settings)
     try:
         archive = open_archive(uri)
     except ArchiveConfigError as exc:
