@@ -407,7 +407,7 @@ def pipeline_costs(shared: Path, p: nd.Params, repeat: int = 3) -> dict:
     """CPU ms per article of each step on real pages (vn-pages articles + fundus pages)."""
     import gzip
 
-    from crawler.urls import article_id
+    from storage.urls import article_id
     from pipelines.clean import clean_fields
     from pipelines.dates import resolve_dates
     from pipelines.decode import decode_html

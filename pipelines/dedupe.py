@@ -15,7 +15,7 @@ import logging
 import re
 import unicodedata
 
-from crawler.urls import canonical, on_domains
+from storage.urls import canonical, on_domains
 from pipelines.dropped import Dropped
 from storage.rows import duplicate_row
 

@@ -359,7 +359,7 @@ def test_unreachable_archive_exits_4_before_crawling(tmp_path):
 def test_paged_listings_carry_their_zone_to_later_pages():
     """VCCorp-style listings: the zone id is on the section page only; page 3 must still be built."""
     from crawler.sources import registry
-    from pipelines.extraction.listing import listing_links
+    from crawler.listing import listing_links
 
     source = registry().get("cafef")
     listing = source.listings[0]

@@ -24,7 +24,7 @@ from crawler.distributed.redisio import RedisDown
 from crawler.sources import registry
 from crawler.spiderloader import SourceSpiderLoader
 from crawler.spiders.news import NewsSpider
-from crawler.urls import canonical, on_domains
+from storage.urls import canonical, on_domains
 from storage.faults import fault
 
 logger = logging.getLogger(__name__)

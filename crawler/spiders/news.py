@@ -41,9 +41,9 @@ from crawler.failures import classify
 from crawler.sources.base import Source
 from crawler.spiders.arguments import parse_arguments
 from crawler.spiders.outcomes import Outcomes
-from crawler.urls import canonical, on_domains
+from storage.urls import canonical, on_domains
 from pipelines.context import CrawlRun
-from pipelines.extraction.listing import listing_links
+from crawler.listing import listing_links
 from storage import clock
 
 logger = logging.getLogger(__name__)

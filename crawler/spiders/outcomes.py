@@ -17,7 +17,7 @@ import logging
 from datetime import date, datetime
 
 from crawler.failures import classify
-from crawler.urls import canonical, on_domains
+from storage.urls import canonical, on_domains
 from pipelines.dropped import is_duplicate, reason_of
 
 logger = logging.getLogger(__name__)
