@@ -99,7 +99,7 @@ def _steps(pages: list[dict], generic: bool) -> dict:
     from pipelines.validate import drop_reason
 
     try:
-        from pipelines.neardup import signature
+        from pipelines.neardup_signature import signature
     except ImportError:                 # the near-dup step is not there (yet)
         signature = None
     from storage.rows import dumps, normalize

@@ -49,7 +49,7 @@ def error(message: str) -> None:
 
 def take_crawl_lock(archive, owner: str, run_id: str, settings):
     """The archive's crawl lock, or the exit code to stop with (the reason already printed)."""
-    from crawler.oplock import CrawlLock, CrawlLocked
+    from storage.crawllock import CrawlLock, CrawlLocked
     from storage import ArchiveError
 
     lock = CrawlLock(archive.backend, owner=owner, run_id=run_id, ttl=settings.getfloat("CRAWL_LOCK_TTL", 900))
@@ -104,7 +104,7 @@ def preflight(settings, names: list[str], spider_args: dict):
         error(f"ARCHIVE_URI={uri}: {exc}")
         return EXIT_ARCHIVE
     try:  # one cheap request: is the store there at all?
-        from crawler.oplock import LOCK_KEY
+        from storage.crawllock import LOCK_KEY
 
         archive.backend.exists(LOCK_KEY)
     except ArchiveError as exc:

@@ -4,7 +4,7 @@ Navigation only. It reads the source's feeds, sitemaps (recursively, index ->
 child sitemaps) and listing pages (following the next-page rule), keeps the
 links the source's URL filter accepts, canonicalises them, skips those an
 earlier run already fetched (archive dedupe state + seen-URL state, see
-:mod:`crawler.seen`) before any request is made, and yields one page item per
+:mod:`storage.seen`) before any request is made, and yields one page item per
 article response (see docs/ARCHITECTURE.md). Extraction and everything after it
 is the item pipelines' job.
 
