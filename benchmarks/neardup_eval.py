@@ -4,7 +4,7 @@ Run: ``python -m benchmarks.neardup_eval`` (``--quick`` skips the parameter swee
 comparison and the 1M-article test). Prints every figure of ``docs/NEARDUP.md`` and writes
 ``benchmarks/results/neardup-<time>.json``.
 
-The rule (``pipelines.neardup.is_copy``) has two paths, and each threshold is chosen with the
+The rule (``pipelines.neardup_signature.is_copy``) has two paths, and each threshold is chosen with the
 same discipline: zero merges on every negative pair, with a margin.
 
 - *sentence share* (exact: 32-bit unit hashes, no sampling error): the margin is one sentence.
@@ -44,7 +44,7 @@ from benchmarks.neardup_corpus import (  # noqa: F401  (re-exported: the tests a
     positives,
     same_story_pairs,
 )
-from pipelines import neardup as nd
+from pipelines import neardup_signature as nd
 
 RESULTS = Path(__file__).resolve().parent / "results"
 GRID = [round(x, 2) for x in np.arange(0.30, 1.001, 0.01)]
@@ -407,7 +407,7 @@ def pipeline_costs(shared: Path, p: nd.Params, repeat: int = 3) -> dict:
     """CPU ms per article of each step on real pages (vn-pages articles + fundus pages)."""
     import gzip
 
-    from crawler.urls import article_id
+    from storage.urls import article_id
     from pipelines.clean import clean_fields
     from pipelines.dates import resolve_dates
     from pipelines.decode import decode_html

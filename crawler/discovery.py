@@ -1,6 +1,6 @@
 """Reading what a site announces: RSS/Atom feeds and sitemaps.
 
-Listing pages are read by ``pipelines/extraction/listing.py`` (it shares the
+Listing pages are read by ``crawler/listing.py`` (it shares the
 HTML tree helpers of extraction and is tested on saved real listing pages).
 
 Pure functions over bytes or text, so they are tested without a crawl. XML is

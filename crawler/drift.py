@@ -46,7 +46,7 @@ class Alert:
 
 def restricted(row: dict) -> bool:
     """A backfill window or a rerun of given URLs: its count says nothing about the site's output."""
-    from crawler.runreport import crawl_kind
+    from crawler.runkind import crawl_kind
 
     return crawl_kind(row) == "restricted"
 

@@ -2,7 +2,7 @@
 
 Used by the spider's errbacks, so the run report counts ``http_503``,
 ``timeout``, ``too_large``, ``offsite_redirect``... instead of exception class
-names, and the seen-URL state (:mod:`crawler.seen`) knows which failures are
+names, and the seen-URL state (:mod:`storage.seen`) knows which failures are
 final (never requested again by discovery) and which are retried by a later run.
 """
 

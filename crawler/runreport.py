@@ -32,28 +32,13 @@ import sys
 from datetime import datetime
 from pathlib import Path
 
+from crawler.runkind import STATUS_OK
+from pipelines.dropped import is_duplicate
 from storage import clock
 
 NOT_ARCHIVED_QUIETLY = ("outside_window", "unchanged", "already_archived", "known_not_article", "known_gone",
                         "known_refused", "failed_recently", "failed_gave_up", "max_articles")
 FINISHED_REASONS = ("finished", "max_articles")
-STATUS_OK = "ok"
-# notes of a run that may have missed part of a site's feeds, sitemaps or listings
-DISCOVERY_GAPS = ("discovery_failed=", "refused_xml=", "refused_gzip_bomb=", "bad_gzip=")
-
-
-def crawl_kind(row: dict) -> str:
-    """``"restricted"`` (a window or a rerun of given URLs), ``"cut_short"`` (not ok, stopped by
-    max_articles, articles left unfetched, or a feed, sitemap or listing page not read) or
-    ``"complete"``: what a later run may conclude from this ``runs`` row."""
-    notes = row.get("notes") or ""
-    if any(word in notes for word in ("window ", "rerun of")):
-        return "restricted"
-    dropped = dict(row.get("dropped") or [])
-    if (row["status"] not in (STATUS_OK, "degraded") or "max_articles" in dropped or "not_fetched" in dropped
-            or any(gap in notes for gap in DISCOVERY_GAPS)):
-        return "cut_short"
-    return "complete"
 _VERSION: str | None = None
 
 
@@ -72,17 +57,13 @@ def crawler_version() -> str:
     return _VERSION
 
 
-def _is_duplicate(reason: str) -> bool:
-    return reason.startswith(("duplicate", "near"))
-
-
 def build_row(spider, reason: str, stats: dict, now: datetime | None = None) -> dict:
     """The ``runs`` row of one spider, from its outcome counters and the crawl stats."""
     now = now or clock.now()
     outcomes = dict(spider.outcomes)
     archived = outcomes.pop("archived", 0)
-    duplicates = sum(v for k, v in outcomes.items() if _is_duplicate(k))
-    dropped = {k: v for k, v in outcomes.items() if not _is_duplicate(k) and v}
+    duplicates = sum(v for k, v in outcomes.items() if is_duplicate(k))
+    dropped = {k: v for k, v in outcomes.items() if not is_duplicate(k) and v}
     found = len(spider.found)
     unaccounted = found - archived - duplicates - sum(dropped.values())
     if unaccounted > 0:  # requested but never answered: the spider closed first, or a filtered redirect

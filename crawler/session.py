@@ -7,7 +7,7 @@ run id, so ``scrapy crawlall`` (many crawlers, one process) makes one run with
 one manifest, and ``scrapy crawl`` makes its own.
 
 Besides the archive's dedupe state the session holds the seen-URL state of
-earlier runs (:mod:`crawler.seen`), the rows of the run report (one per source,
+earlier runs (:mod:`storage.seen`), the rows of the run report (one per source,
 accepted into the ``runs`` dataset before the run commits) and, for reruns with
 ``-a urls=``, the latest archived version of each article.
 """
@@ -19,11 +19,11 @@ import secrets
 import threading
 from datetime import datetime
 
-from crawler.seen import SeenRecorder, SeenState
-from crawler.seen import compact as compact_seen
-from crawler.seen import complete_recovered as complete_recovered_seen
-from crawler.runreport import crawl_kind
+from crawler.recovery import complete_recovered as complete_recovered_seen
+from crawler.runkind import crawl_kind
 from storage import clock
+from storage.seen import SeenRecorder, SeenState
+from storage.seen import compact as compact_seen
 
 # what a spider reads of earlier runs when it opens: its last complete crawl, and the drift rule's history
 HISTORY_COLUMNS = ("run_id", "source", "started_at", "status", "dropped", "notes", "articles_archived",
@@ -35,6 +35,14 @@ _lock = threading.Lock()
 _sessions: dict[tuple[str, str, bool], "ArchiveSession"] = {}
 _finished: list["ArchiveSession"] = []
 _process_run_id: str | None = None
+
+
+DEFAULT_ARCHIVE_URI = "archive"
+
+
+def archive_uri(settings, given: str | None = None) -> str:
+    """The archive a command or crawl works on: ``given`` (a command option), else ``ARCHIVE_URI``."""
+    return given or settings.get("ARCHIVE_URI") or DEFAULT_ARCHIVE_URI
 
 
 def new_run_id(now: datetime | None = None) -> str:
@@ -72,7 +80,9 @@ class _DryClaims:
 class ArchiveSession:
     def __init__(self, uri: str, run_id: str, journal_dir: str | None, dry_run: bool,
                  retry_failed_after: float = 6 * 3600, max_failed_attempts: int = 5):
-        from storage import open_archive  # storage is imported only when a crawl opens the archive
+        from storage import (
+            open_archive,  # storage is imported only when a crawl opens the archive
+        )
 
         self.uri = uri
         self.run_id = run_id
@@ -218,7 +228,7 @@ class ArchiveSession:
 
 
 def acquire(settings, dry_run: bool = False) -> ArchiveSession:
-    uri = settings.get("ARCHIVE_URI") or "archive"
+    uri = archive_uri(settings)
     run_id = settings.get("RUN_ID") or process_run_id()
     key = (uri, run_id, bool(dry_run))
     with _lock:

@@ -99,6 +99,8 @@ SHARED_PACING = True  # False: each source's crawler paces a site on its own (pl
 EXTENSIONS = {
     "scrapy.extensions.logstats.LogStats": None,  # replaced by the progress extension
     "crawler.extensions.progress.Progress": 500,
+    # opens the archive run when a crawler is made, commits it when the spider has closed
+    "crawler.extensions.archiverun.ArchiveRun": 100,
 }
 PROGRESS = os.environ.get("PROGRESS", "auto")  # auto | live (rich table) | log (a line per interval) | off
 PROGRESS_INTERVAL = 60.0

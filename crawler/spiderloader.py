@@ -10,7 +10,7 @@ from scrapy.http import Request
 
 from crawler.sources import registry
 from crawler.spiders.news import NewsSpider
-from crawler.urls import on_domains
+from storage.urls import on_domains
 
 
 class SourceSpiderLoader:

@@ -31,26 +31,30 @@ def to_row(item: dict, source) -> dict:
 
 
 class ArchivePipeline:
-    def __init__(self, crawler, flush_items: int):
-        self.crawler = crawler
+    def __init__(self, source, session, stats, flush_items: int = 5000, dry_run: bool = False):
+        self.source = source
+        self.session = session
+        self.stats = stats
         self.flush_items = flush_items
+        self.dry_run = dry_run
 
     @classmethod
     def from_crawler(cls, crawler):
-        return cls(crawler, crawler.settings.getint("ARCHIVE_FLUSH_ITEMS", 5000))
+        run = crawler.crawl_run
+        return cls(run.source, run.session, crawler.stats, crawler.settings.getint("ARCHIVE_FLUSH_ITEMS", 5000),
+                   dry_run=run.dry_run)
 
     def process_item(self, item):
-        spider = self.crawler.spider
-        row = to_row(item, spider.source)
-        stats = self.crawler.stats
-        if spider.dry_run:
+        row = to_row(item, self.source)
+        stats = self.stats
+        if self.dry_run:
             preview = {k: row[k] for k in ("article_id", "url", "title", "published_at", "word_count")}
             print(json.dumps(preview, ensure_ascii=False, default=str), flush=True)
             stats.inc_value("archive/would_archive")
             return {"article_id": row["article_id"], "url": row["url"]}
-        spider.session.accept("articles", row)
+        self.session.accept("articles", row)
         stats.inc_value("archive/articles_accepted")
-        run = spider.session.run
+        run = self.session.run
         # the run's buffer is shared by every crawler of the process (crawlall): count it, not ours
         if run is not None and run.pending_rows >= self.flush_items:
             run.flush()

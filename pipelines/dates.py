@@ -425,15 +425,15 @@ def resolve_dates(item: dict, tz: str | None = None) -> dict:
 class DatesPipeline:
     """Adds ``published_at`` / ``modified_at`` (aware UTC) from the raw strings."""
 
-    def __init__(self, crawler=None):
-        self.crawler = crawler
+    def __init__(self, source=None):
+        self.source = source
 
     @classmethod
     def from_crawler(cls, crawler):
-        return cls(crawler)
+        return cls(source=crawler.crawl_run.source)
 
     def process_item(self, item):
-        source = getattr(getattr(self.crawler, "spider", None), "source", None)
+        source = self.source
         found = resolve_dates(item, getattr(source, "timezone", None))
         for field, why in found["date_problems"].items():
             logger.info("date %s rejected for %s: %s", field, item.get("url"), why)

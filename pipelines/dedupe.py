@@ -15,9 +15,9 @@ import logging
 import re
 import unicodedata
 
-from scrapy.exceptions import DropItem
-
-from crawler.urls import canonical, on_domains
+from storage.urls import canonical, on_domains
+from pipelines.dropped import Dropped
+from storage.rows import duplicate_row
 
 logger = logging.getLogger(__name__)
 
@@ -55,55 +55,49 @@ class DedupePipeline:
     Nothing archived is ever overwritten.
     """
 
-    def __init__(self, crawler):
-        self.crawler = crawler
+    def __init__(self, source, session, stats, fields: dict | None = None):
+        self.source = source
+        self.session = session
+        self.stats = stats
+        self.fields = fields if fields is not None else {}  # URL -> (title, body, dated) of pages let through
 
     @classmethod
     def from_crawler(cls, crawler):
-        return cls(crawler)
+        run = crawler.crawl_run
+        return cls(run.source, run.session, crawler.stats, run.fields)
 
     def process_item(self, item):
-        spider = self.crawler.spider
-        identify(item, spider.source)
-        stats = self.crawler.stats
+        session = self.session
+        identify(item, self.source)
+        stats = self.stats
         if item.get("force"):
-            previous = spider.session.latest_version(spider.name, item["article_id"])
+            previous = session.latest_version(self.source.name, item["article_id"])
             if previous is not None:
                 version, old_hash = previous
                 if old_hash == item["content_hash"]:
                     stats.inc_value("pipeline/dropped/unchanged")
-                    raise DropItem(f"unchanged: version {version} of {item['article_id']} has the same text: "
-                                   f"{item['url']}")
-                owner = spider.session.state.lookup_hash(item["content_hash"])
+                    raise Dropped("unchanged", f"unchanged: version {version} of {item['article_id']} has the same "
+                                  f"text: {item['url']}", kept=item["article_id"], version=version)
+                owner = session.state.lookup_hash(item["content_hash"])
                 if owner is None or owner == item["article_id"]:
                     item["version"] = version + 1
-                    spider.session.note_version(item["article_id"], version + 1, item["content_hash"])
+                    session.note_version(item["article_id"], version + 1, item["content_hash"])
                     stats.inc_value("dedupe/new_version")
-                    self._note_fields(spider, item)
+                    self._note_fields(item)
                     return item
-        status, kept = spider.session.claim(item["article_id"], item["content_hash"])
+        status, kept = session.claim(item["article_id"], item["content_hash"])
         if status == "new":
             if item.get("force"):
-                spider.session.note_version(item["article_id"], 1, item["content_hash"])
-            self._note_fields(spider, item)
+                session.note_version(item["article_id"], 1, item["content_hash"])
+            self._note_fields(item)
             return item
         stats.inc_value(f"dedupe/{status}")
         stats.inc_value(f"pipeline/dropped/duplicate_{status}")
-        spider.session.accept("duplicates", {
-            "article_id": kept,
-            "duplicate_url": item["url"],
-            "source": item["source"],
-            "title": item.get("title"),
-            "similarity": 1.0,
-            "method": status,
-            "run_id": item["run_id"],
-            "crawled_at": item["fetched_at"],
-        })
-        raise DropItem(f"duplicate_{status}: copy of {kept}: {item['url']}")
+        session.accept("duplicates", duplicate_row(kept, item["url"], item["source"], item.get("title"), 1.0, status,
+                                                   item["run_id"], item["fetched_at"]))
+        raise Dropped(f"duplicate_{status}", f"duplicate_{status}: copy of {kept}: {item['url']}", kept=kept)
 
-    @staticmethod
-    def _note_fields(spider, item) -> None:
-        note = getattr(spider, "note_fields", None)
-        if note is not None:
-            note(item["url"], bool((item.get("title") or "").strip()), bool((item.get("body") or "").strip()),
-                 item.get("published_at") is not None)
+    def _note_fields(self, item) -> None:
+        """For the run report's completeness: what the spider counts if this page ends archived."""
+        self.fields[item["url"]] = (bool((item.get("title") or "").strip()), bool((item.get("body") or "").strip()),
+                                    item.get("published_at") is not None)

@@ -172,15 +172,15 @@ def extract_fields(html: str, url: str | None = None, source=None, hints: dict |
 class ExtractPipeline:
     """Adds the extracted fields to the page item (see :func:`extract_fields`)."""
 
-    def __init__(self, crawler=None):
-        self.crawler = crawler
+    def __init__(self, source=None):
+        self.source = source
 
     @classmethod
     def from_crawler(cls, crawler):
-        return cls(crawler)
+        return cls(source=crawler.crawl_run.source)
 
     def process_item(self, item):
-        source = getattr(getattr(self.crawler, "spider", None), "source", None)
+        source = self.source
         url = item.get("response_url") or item.get("url")
         item.update(extract_fields(item.get("html") or "", url, source, item.get("hints")))
         return item

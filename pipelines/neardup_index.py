@@ -11,11 +11,11 @@ A segment holds, for ``n`` articles: ``ids`` (uint64, the 16-hex-digit article i
 id goes to ``ids_str``), ``words`` (uint32: words of the units the share counts), ``sketches``
 (``n x num_perm * sig_bits / 8`` bytes: packed b-bit MinHash values) and the inverted index of
 sentence units: ``keys`` (uint32: unit hashes, and for a body of few units its fallback LSH
-band keys: :func:`pipelines.neardup.index_keys`) and ``rows`` (uint32: the article's row, its
+band keys: :func:`pipelines.neardup_signature.index_keys`) and ``rows`` (uint32: the article's row, its
 top bit set when the key does not count for the share: the article's lead, a band key), sorted
 by (key, row). Kept as they are in memory. A lookup is one binary search per query key and
 segment (O(keys log N)), then one vectorised verification of the articles found
-(:func:`pipelines.neardup.scores`); a unit found in more than ``COMMON_UNIT`` articles of a
+(:func:`pipelines.neardup_signature.scores`); a unit found in more than ``COMMON_UNIT`` articles of a
 segment (site boilerplate) makes nobody a candidate but still counts for the candidates other
 units found. This run's articles not yet published are folded into in-memory segments every
 ``FOLD`` articles (searched the same way); the last few sit in a dict from key to their positions.
@@ -43,8 +43,18 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from pipelines.neardup import DEFAULT, Params, Signature, decide, index_keys, pack, scores, sketch
+from pipelines.neardup_signature import (
+    DEFAULT,
+    Params,
+    Signature,
+    decide,
+    index_keys,
+    pack,
+    scores,
+    sketch,
+)
 from storage import clock
+from storage.statefiles import StateFiles
 
 logger = logging.getLogger(__name__)
 
@@ -252,6 +262,8 @@ class NearDupIndex:
     def __init__(self, backend=None, params: Params = DEFAULT, *, max_segments: int = 16,
                  lock_timeout: float = 600.0, owner: str = "neardup"):
         self.backend = backend
+        # the segments' bytes live in the archive through storage's one store of state files
+        self.store = StateFiles(backend, index_prefix(params), ".npz") if backend is not None else None
         self.p = params
         self.prefix = index_prefix(params)
         self.max_segments = max_segments
@@ -273,16 +285,16 @@ class NearDupIndex:
         if self.backend is None:
             return []
         with self._mutex:
-            listed = sorted(o.key for o in self.backend.list(self.prefix) if o.key.endswith(".npz"))
+            listed = self.store.listing()
             new = [k for k in listed if k not in self.segments and k not in self._gone]
             loaded = []
             for key in sorted(new, key=lambda k: (not k.rsplit("/", 1)[-1].startswith("cmp-"), k)):
                 if key in self._gone:
                     continue
-                try:
-                    seg = Segment.from_bytes(key, self.backend.get_bytes(key), self.p)
-                except KeyError:  # deleted by a compaction since we listed: its rows are in that one
+                data = self.store.get(key)
+                if data is None:  # deleted by a compaction since we listed: its rows are in that one
                     continue
+                seg = Segment.from_bytes(key, data, self.p)
                 for covered in seg.covers:
                     self._gone.add(covered)
                     self.segments.pop(covered, None)
@@ -355,7 +367,7 @@ class NearDupIndex:
                 late, entries = [], dict(self.pending.items())
                 seg = self._segment_of(f"mem-{run_id}-{self._seq}", entries)
             else:
-                with self.backend.lock(f"{self.owner} run={run_id}", timeout=self.lock_timeout):
+                with self.store.lock(f"{self.owner} run={run_id}", timeout=self.lock_timeout):
                     new = self.refresh()
                     late = self._late_copies(new) if new else []
                     gone = {a for a, _ in late}
@@ -364,7 +376,7 @@ class NearDupIndex:
                     if entries:
                         name = f"{self.prefix}seg-{run_id}-{self._seq:05d}.npz"
                         seg = self._segment_of(name, entries)
-                        self.backend.put_bytes(name, seg.to_bytes(self.p))
+                        self.store.put(name, seg.to_bytes(self.p))
                     if len(self.segments) + 1 > self.max_segments:
                         self._compact(run_id, seg)
                         seg = None if seg is None or seg.name in self._gone else seg
@@ -396,14 +408,15 @@ class NearDupIndex:
         stamp = clock.now().strftime("%Y%m%dT%H%M%S")
         name = f"{self.prefix}cmp-{stamp}-{run_id}-{self._seq:05d}.npz"
         merged = Segment.merge(name, parts)
-        self.backend.put_bytes(name, merged.to_bytes(self.p))
+        # published, then the covered segments deleted (a crash in between leaves both: readers skip
+        # what a compaction covers); a name taken already leaves everything as it is
+        if not self.store.merge([s.name for s in parts], name, merged.to_bytes(self.p),
+                                what=f"neardup segments ({len(merged)} articles)"):
+            return
         for s in parts:
             self.segments.pop(s.name, None)
             self._gone.add(s.name)
         self.segments[name] = merged
-        for s in parts:  # after the compaction is published: a crash in between leaves both, harmless
-            self.backend.delete(s.name)
-        logger.info("neardup index: compacted %d segments (%d articles) into %s", len(parts), len(merged), name)
 
     def catch_up(self, archive, write: bool = True) -> int:
         """Index the articles of runs that recovery published: a run killed before it published
@@ -411,7 +424,7 @@ class NearDupIndex:
         again. Call before deciding on any copy; returns how many articles were added. Each run
         is caught up once (its ``seg-<run_id>-recovered.npz``, then the run marked done:
         storage/recovered.py); ``write=False`` (a dry run) adds them in memory only."""
-        from pipelines.neardup import signature
+        from pipelines.neardup_signature import signature
 
         consumer = f"neardup-v{FORMAT}-{self.p.tag}"
         added = 0
@@ -433,7 +446,7 @@ class NearDupIndex:
                     name = f"{self.prefix}seg-{run_id}-recovered.npz"
                     seg = self._segment_of(name, entries)
                     if write:  # create-only: a catch-up redone after a crash publishes nothing twice
-                        self.backend.put_bytes(name, seg.to_bytes(self.p))
+                        self.store.put(name, seg.to_bytes(self.p))
                     self.segments[name] = seg
                     added += len(entries)
                     logger.warning("near-duplicate index: %d articles of recovered run %s added", len(entries), run_id)
@@ -557,7 +570,7 @@ def reindex(archive, params: Params = DEFAULT, label: str | None = None) -> dict
     """Add to the index every archived article it lacks (an archive crawled before this stage, a
     run whose index segment could not be published, new parameters or index format). Reads
     ``articles`` once, in batches; indexes the newest version of each article, in crawl order."""
-    from pipelines.neardup import signature
+    from pipelines.neardup_signature import signature
 
     index = NearDupIndex(archive.backend, params, owner="neardup-reindex")
     index.refresh()

@@ -1,7 +1,7 @@
 """Step 4: drop what is not an article, with a counted reason.
 
 ``drop_reason(item)`` is the pure check (None = keep); ``ValidatePipeline``
-raises :class:`scrapy.exceptions.DropItem`, increments the stats key
+raises :class:`pipelines.dropped.Dropped` (a ``DropItem``), increments the stats key
 ``pipeline/dropped/<reason>`` and logs the URL at INFO.
 """
 
@@ -10,7 +10,7 @@ from __future__ import annotations
 import logging
 import re
 
-from scrapy.exceptions import DropItem
+from pipelines.dropped import Dropped
 
 logger = logging.getLogger(__name__)
 
@@ -53,4 +53,4 @@ class ValidatePipeline:
         if self.stats is not None:
             self.stats.inc_value(f"pipeline/dropped/{reason}")
         logger.info("dropped %s: %s", reason, item.get("url"))
-        raise DropItem(f"{reason}: {item.get('url')}")
+        raise Dropped(reason, f"{reason}: {item.get('url')}")

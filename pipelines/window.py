@@ -10,7 +10,7 @@ from __future__ import annotations
 from datetime import date
 from zoneinfo import ZoneInfo
 
-from scrapy.exceptions import DropItem
+from pipelines.dropped import Dropped
 
 
 def outside_window(published_at, tz: str, since: date | None, until: date | None) -> bool:
@@ -21,17 +21,20 @@ def outside_window(published_at, tz: str, since: date | None, until: date | None
 
 
 class WindowPipeline:
-    def __init__(self, crawler):
-        self.crawler = crawler
+    def __init__(self, timezone: str, since: date | None = None, until: date | None = None, stats=None):
+        self.timezone = timezone
+        self.since = since
+        self.until = until
+        self.stats = stats
 
     @classmethod
     def from_crawler(cls, crawler):
-        return cls(crawler)
+        run = crawler.crawl_run
+        return cls(run.source.timezone, run.since, run.until, crawler.stats)
 
     def process_item(self, item):
-        spider = self.crawler.spider
-        if outside_window(item.get("published_at"), spider.source.timezone,
-                          getattr(spider, "since", None), getattr(spider, "until", None)):
-            self.crawler.stats.inc_value("pipeline/dropped/outside_window")
-            raise DropItem(f"outside_window: published {item['published_at']:%Y-%m-%d}: {item['url']}")
+        if outside_window(item.get("published_at"), self.timezone, self.since, self.until):
+            if self.stats is not None:
+                self.stats.inc_value("pipeline/dropped/outside_window")
+            raise Dropped("outside_window", f"outside_window: published {item['published_at']:%Y-%m-%d}: {item['url']}")
         return item

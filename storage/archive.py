@@ -27,6 +27,7 @@ DATASETS = tuple(SCHEMAS)
 _DUCK_TYPES = {"int16": "SMALLINT", "string": "VARCHAR", "date32[day]": "DATE"}  # types of ADDED_COLUMNS
 DEFAULT_JOURNAL_ROOT = "~/.cache/newsarchive/journal"
 VERIFY_KEY = "_state/verify.json"
+RUN_LOG_PREFIX = "runs/_logs/"  # a crawl's log: runs/_logs/<run_id>.log
 _RUN_OPTIONS = ("lock_timeout", "publish_timeout", "retry_initial", "retry_max")
 
 
@@ -233,6 +234,23 @@ class Archive:
         return con
 
     # ------------------------------------------------------------------ maintenance
+    # ------------------------------------------------------------------ run logs
+    def run_log_key(self, run_id: str) -> str:
+        check_name(run_id, "run id")
+        return f"{RUN_LOG_PREFIX}{run_id}.log"
+
+    def run_log_path(self, run_id: str) -> Path | None:
+        """Where a crawl writes its log in place (an archive on a local disk), else None: it is
+        written to a local file and saved with :meth:`save_run_log` at the end."""
+        root = getattr(self.backend, "root", None)
+        return Path(root) / self.run_log_key(run_id) if root is not None else None
+
+    def save_run_log(self, run_id: str, data: bytes) -> str:
+        """Save a crawl's log in the archive (replacing a partial one of the same run); its key."""
+        key = self.run_log_key(run_id)
+        self.backend.put_bytes_overwrite(key, data)
+        return key
+
     def compact(self, before: str | None = None, **kw) -> dict:
         return _compact.compact(self, before=before, **kw)
 
@@ -244,12 +262,11 @@ class Archive:
     def verify(self, record: bool = True) -> dict:
         """``verify`` (storage/verify.py); with ``record``, its result is kept in ``_state/verify.json``
         (with ``checked_at``) for ``last_verify`` and ``scrapy archive report``."""
-        from datetime import datetime, timezone
-
+        from . import clock
         from .verify import verify
 
         report = verify(self)
-        report["checked_at"] = datetime.now(timezone.utc).isoformat(timespec="seconds")
+        report["checked_at"] = clock.now().isoformat(timespec="seconds")
         if record:
             summary = dict(report, problems=report["problems"][:50], problem_count=len(report["problems"]))
             try:

@@ -37,6 +37,7 @@ from .faults import fault
 from .parquet import FileInfo, sort_table, write_file
 from .schema import SCHEMAS
 from .state import CLAIMS_PREFIX, CLAIMS_SCHEMA
+from .statefiles import StateFiles
 
 log = logging.getLogger(__name__)
 PREFIX = "_compactions/"
@@ -198,8 +199,8 @@ def _compact_partition(backend, dataset: str, partition: str, keys: list[str], t
 def _compact_claims(backend, committed: set[str]) -> int:
     """Merge the claims files of committed runs into one (readers reload when files vanish).
     A run not yet committed may still check its own claims file, so it is left alone."""
-    keys = [o.key for o in backend.list(CLAIMS_PREFIX) if o.key.endswith(".parquet")
-            and (o.key in committed or o.key.startswith(f"{CLAIMS_PREFIX}compact-"))]
+    area = StateFiles(backend, CLAIMS_PREFIX, ".parquet")
+    keys = [k for k in area.listing() if k in committed or k.startswith(f"{CLAIMS_PREFIX}compact-")]
     if len(keys) < 2:
         return 0
     import io
@@ -207,9 +208,7 @@ def _compact_claims(backend, committed: set[str]) -> int:
     tables = [pq.read_table(io.BytesIO(backend.get_bytes(k)), schema=CLAIMS_SCHEMA) for k in keys]
     sink = io.BytesIO()
     pq.write_table(pa.concat_tables(tables).sort_by("url_key"), sink, compression="zstd")
-    name = f"{CLAIMS_PREFIX}compact-{clock.now():%Y%m%dT%H%M%S}-{uuid.uuid4().hex[:8]}.parquet"
-    backend.put_bytes(name, sink.getvalue())
-    fault("compact.after_claims")
-    for key in keys:
-        backend.delete(key)
+    name = area.key(f"compact-{clock.now():%Y%m%dT%H%M%S}-{uuid.uuid4().hex[:8]}")
+    if not area.merge(keys, name, sink.getvalue(), what="claims files", fault_point="compact.after_claims"):
+        return 0
     return len(keys)

@@ -7,7 +7,7 @@ so a segment re-published after a crash produces byte-identical files under the 
 
 from __future__ import annotations
 
-from .rows import hash64, partition_of
+from .rows import duplicate_row, hash64, partition_of
 from .state import DedupeState
 
 
@@ -52,16 +52,8 @@ def redirects(rows, demote, state: DedupeState) -> dict[str, str]:
 
 
 def as_duplicate(row: dict, method: str, kept: str) -> dict:
-    return {
-        "article_id": kept,
-        "duplicate_url": row["url"],
-        "source": row["source"],
-        "title": row.get("title"),
-        "similarity": 1.0,
-        "method": method,
-        "run_id": row["run_id"],
-        "crawled_at": row["crawled_at"],
-    }
+    return duplicate_row(kept, row["url"], row["source"], row.get("title"), 1.0, method, row["run_id"],
+                         row["crawled_at"])
 
 
 def kept_articles(rows, demote) -> list[dict]:

@@ -4,7 +4,7 @@ A crawl keeps state beside its rows (the near-duplicate index, the seen-URL file
 it as it goes and at its end; a run killed before that leaves journaled rows that recovery
 publishes without it. So recovery records every run it finishes, ``_state/recovered/<run_id>.json``
 (create-only): the run's data files. Whoever keeps such state completes it from those rows before
-it decides on anything (``pipelines.neardup_index``, ``crawler.seen``), then marks the run done for
+it decides on anything (``pipelines.neardup_index``, ``crawler.recovery``), then marks the run done for
 itself with ``<run_id>.<consumer>.done``. Storage knows nothing of what the consumers keep.
 """
 

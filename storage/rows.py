@@ -34,6 +34,22 @@ def check_month(value: str) -> str:
     return value
 
 
+def duplicate_row(kept: str, url: str, source: str, title: str | None, similarity: float, method: str,
+                  run_id: str, crawled_at: datetime) -> dict:
+    """The ``duplicates`` row of a copy of the archived article ``kept`` (``method``: ``url``,
+    ``exact`` or ``near``): written by the dedupe and near-duplicate steps and by the publisher."""
+    return {
+        "article_id": kept,
+        "duplicate_url": url,
+        "source": source,
+        "title": title,
+        "similarity": similarity,
+        "method": method,
+        "run_id": run_id,
+        "crawled_at": crawled_at,
+    }
+
+
 def hash64(text: str) -> int:
     """A stable 64-bit key of a string (blake2b), used by the dedupe state."""
     return int.from_bytes(hashlib.blake2b(text.encode("utf-8"), digest_size=8).digest(), "little")

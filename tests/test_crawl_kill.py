@@ -34,7 +34,7 @@ if str(ROOT) not in sys.path:
 
 import pytest  # noqa: E402
 
-from pipelines.neardup import DEFAULT, signature  # noqa: E402
+from pipelines.neardup_signature import DEFAULT, signature  # noqa: E402
 from pipelines.neardup_index import NearDupIndex  # noqa: E402
 from storage import open_archive  # noqa: E402
 from tests.test_storage_faults import FAULT_POINTS  # noqa: E402

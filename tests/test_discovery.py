@@ -2,7 +2,7 @@ import pytest
 
 from crawler.discovery import UnsafeXML, parse_feed, parse_sitemap
 from crawler.sources.base import Listing, Source, path_regex
-from pipelines.extraction.listing import listing_links
+from crawler.listing import listing_links
 
 RSS = """<?xml version="1.0" encoding="UTF-8"?>
 <rss version="2.0"><channel><title>Kinh tế</title>

@@ -217,7 +217,7 @@ def test_two_workers_with_two_copies_at_the_same_moment_archive_it_once(redis_se
 
 def test_near_copies_met_by_two_workers_at_once_are_archived_once(redis_server):
     from crawler.distributed.neardup import near_claim
-    from pipelines.neardup import DEFAULT, signature
+    from pipelines.neardup_signature import DEFAULT, signature
 
     config, client, link, scripts, keys, state = world(redis_server)
     words = [f"từ{i} ngữ{i % 7} câu{i % 13} bình dương" for i in range(120)]
@@ -250,7 +250,7 @@ def test_a_copy_only_the_sentence_share_catches_is_caught_across_workers(redis_s
     """Most of the story's sentences verbatim around rewritten ones: the estimated Jaccard is under
     its threshold, the sentence share over its own; the run's index in Redis applies both."""
     from crawler.distributed.neardup import near_claim
-    from pipelines.neardup import DEFAULT, sketch, share, signature, similarity
+    from pipelines.neardup_signature import DEFAULT, sketch, share, signature, similarity
 
     config, client, link, scripts, keys, state = world(redis_server)
     sentences = [f"Tỉnh Bình Dương năm {2000 + i} thu hút {i * 7} dự án vốn đầu tư nước ngoài vào khu công "
@@ -274,7 +274,7 @@ def test_the_run_index_in_redis_decides_as_the_archive_index_on_real_text(redis_
     decision for every article - the same kept article, the same similarity."""
     from benchmarks.neardup_corpus import load_fundus, load_gold, load_same_story, positives
     from crawler.distributed.neardup import near_claim
-    from pipelines import neardup as nd
+    from pipelines import neardup_signature as nd
     from pipelines.neardup_index import NearDupIndex
     from tests.shared import shared_data
 

@@ -6,6 +6,7 @@ from datetime import date, datetime, timezone
 import pytest
 
 from crawler.sources.base import Layout, Listing, Source, css
+from pipelines.context import CrawlRun
 from pipelines.extract import ExtractPipeline, extract_fields
 from pipelines.process import process_page
 from storage import clock
@@ -102,12 +103,9 @@ def test_broken_jsonld_ignored():
     assert extract_fields(page, None, None)["title"] == "T"
 
 
-def test_pipeline_uses_spider_source():
-    class Spider:
-        source = SOURCE
-
-    class Crawler:
-        spider = Spider()
+def test_pipeline_uses_the_crawl_source():
+    class Crawler:  # what the spider leaves on its crawler for the pipelines
+        crawl_run = CrawlRun("bao", source=SOURCE)
     item = ExtractPipeline.from_crawler(Crawler()).process_item(
         {"html": PAGE, "url": "https://bao.vn/bai-1.html", "hints": {}})
     assert item["title"] == "Tiêu đề H1"

@@ -15,7 +15,9 @@ from datasketch import MinHash, MinHashLSH, bBitMinHash
 from scrapy.exceptions import DropItem, NotConfigured
 from scrapy.utils.test import get_crawler
 
-from pipelines import neardup as nd
+from pipelines import neardup_signature as nd
+from pipelines.context import CrawlRun
+from pipelines.neardup import NearDupPipeline
 from pipelines.neardup_index import NearDupIndex, Segment, index_prefix, reindex
 from storage import open_archive
 
@@ -364,8 +366,8 @@ def _stage(tmp_path, **settings):
     crawler = get_crawler(settings_dict={"ARCHIVE_URI": str(tmp_path / "archive"),
                                          "ARCHIVE_JOURNAL_DIR": str(tmp_path / "journal"), **settings})
     session = acquire(crawler.settings)
-    crawler.spider = SimpleNamespace(session=session, name="test")
-    stage = nd.NearDupPipeline.from_crawler(crawler)
+    crawler.crawl_run = CrawlRun("test", session=session)
+    stage = NearDupPipeline.from_crawler(crawler)
     stage.open_spider()
     return crawler, session, stage
 
@@ -442,16 +444,22 @@ def test_pipeline_warns_when_only_an_index_of_another_format_exists(tmp_path, ca
     release(session)
 
 
+def _bare(settings: dict):
+    crawler = get_crawler(settings_dict=settings)
+    crawler.crawl_run = CrawlRun("test")  # what the spider makes; no session is needed to read the settings
+    return crawler
+
+
 def test_pipeline_settings(tmp_path):
     with pytest.raises(NotConfigured):
-        nd.NearDupPipeline.from_crawler(get_crawler(settings_dict={"NEARDUP_ENABLED": False}))
+        NearDupPipeline.from_crawler(_bare({"NEARDUP_ENABLED": False}))
     with pytest.raises(ValueError, match="NEARDUP_THRESHOLD"):
-        nd.NearDupPipeline.from_crawler(get_crawler(settings_dict={"NEARDUP_THRESHOLD": 1.5}))
-    stage = nd.NearDupPipeline.from_crawler(get_crawler(settings_dict={"NEARDUP_THRESHOLD": 0.7}))
+        NearDupPipeline.from_crawler(_bare({"NEARDUP_THRESHOLD": 1.5}))
+    stage = NearDupPipeline.from_crawler(_bare({"NEARDUP_THRESHOLD": 0.7}))
     assert stage.params.threshold == 0.7 and stage.params.tag == P.tag
     with pytest.raises(ValueError, match="NEARDUP_SHARE"):
-        nd.NearDupPipeline.from_crawler(get_crawler(settings_dict={"NEARDUP_SHARE": 0}))
-    assert nd.NearDupPipeline.from_crawler(get_crawler(settings_dict={"NEARDUP_SHARE": 0.8})).params.share == 0.8
+        NearDupPipeline.from_crawler(_bare({"NEARDUP_SHARE": 0}))
+    assert NearDupPipeline.from_crawler(_bare({"NEARDUP_SHARE": 0.8})).params.share == 0.8
 
 
 def test_duplicates_subcommand_lists_and_shows_a_story(tmp_path):

@@ -15,7 +15,7 @@ from urllib.parse import urlsplit
 import pytest
 
 from crawler.demo.world import build_world
-from pipelines.neardup import DEFAULT
+from pipelines.neardup_signature import DEFAULT
 from storage import open_archive
 
 ROOT = Path(__file__).resolve().parents[1]

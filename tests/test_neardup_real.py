@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pytest
 
-from pipelines import neardup as nd
+from pipelines import neardup_signature as nd
 from tests.shared import shared_data
 
 pytestmark = pytest.mark.xdist_group("neardup_real")  # one worker builds the sets and the index once

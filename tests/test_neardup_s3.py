@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import pytest
 
-from pipelines import neardup as nd
+from pipelines import neardup_signature as nd
 from pipelines.neardup_index import NearDupIndex, index_prefix
 from storage import open_archive
 from tests.test_neardup import BODY, OTHER_BODY, syndicated

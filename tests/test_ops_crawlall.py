@@ -22,7 +22,7 @@ from crawler import discovery
 from crawler.demo.server import DemoServer
 from crawler.demo.world import Rendered, build_world
 from crawler.sources import get_source
-from crawler.urls import canonical
+from storage.urls import canonical
 from tests._ops import (DEMO, FAST, ROOT, SCRAPY, accounted, env_for, path_of, requested_article_paths, rows,
                         run_id_of, run_rows, scrapy, scrapy_popen, statuses)
 

@@ -10,7 +10,7 @@ from urllib.parse import urlsplit
 import pytest
 
 from crawler.demo.server import DemoServer
-from crawler.oplock import LOCK_KEY
+from storage.crawllock import LOCK_KEY
 from storage import open_archive
 from tests._ops import DEMO, FAST, accounted, requested_article_paths, run_id_of, scrapy, scrapy_popen
 

@@ -22,8 +22,8 @@ from crawler.discovery import UnsafeXML, parse_feed
 from crawler.failures import RefusedRequest, RobotsUnreachable, classify
 from crawler.middlewares.retry import retry_after_seconds
 from crawler.middlewares.safety import is_public
-from crawler.oplock import LOCK_KEY, CrawlLock, CrawlLocked
-from crawler.seen import SeenRecorder, SeenState
+from storage.crawllock import LOCK_KEY, CrawlLock, CrawlLocked
+from storage.seen import SeenRecorder, SeenState
 from crawler.sources import Source, SourceError
 from crawler.spiders.arguments import SpiderArgumentError, parse_arguments
 from storage import clock
@@ -311,7 +311,7 @@ def test_what_a_later_run_may_conclude_from_a_runs_row():
     """A sitemap older than the last complete run is skipped, and a listing walk stops at known
     articles only after a complete run: a run that could not read a feed, sitemap or listing page
     is not complete, or the part it missed would be skipped for good."""
-    from crawler.runreport import crawl_kind
+    from crawler.runkind import crawl_kind
 
     def row(status="ok", dropped=None, notes=""):
         return {"status": status, "dropped": dropped or {}, "notes": notes}
@@ -326,7 +326,7 @@ def test_what_a_later_run_may_conclude_from_a_runs_row():
 
 
 def test_seen_files_are_merged_latest_row_first(tmp_path):
-    from crawler.seen import compact
+    from storage.seen import compact
 
     backend = LocalBackend(tmp_path)
     for i in range(4):
@@ -359,7 +359,7 @@ def test_unreachable_archive_exits_4_before_crawling(tmp_path):
 def test_paged_listings_carry_their_zone_to_later_pages():
     """VCCorp-style listings: the zone id is on the section page only; page 3 must still be built."""
     from crawler.sources import registry
-    from pipelines.extraction.listing import listing_links
+    from crawler.listing import listing_links
 
     source = registry().get("cafef")
     listing = source.listings[0]

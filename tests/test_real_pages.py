@@ -24,7 +24,7 @@ import pytest
 from crawler.sources import registry
 from crawler.sources.base import Source
 from pipelines.decode import decode_html
-from pipelines.extraction.listing import listing_links
+from crawler.listing import listing_links
 from pipelines.extraction.scoring import page_prf
 from pipelines.process import process_page
 

@@ -4,7 +4,7 @@ import pytest
 
 from crawler.sources import registry
 from crawler.sources.vn._paging import PagedListing
-from pipelines.extraction.listing import listing_for, listing_links
+from crawler.listing import listing_for, listing_links
 
 CHECKED = ("vnexpress", "cafef", "tuoitre", "baodautu", "dantri", "nld", "vietnamnet", "baochinhphu")
 REGIONAL = ("thanhnien", "sggp", "hcmcpv", "baobinhduong", "binhduong_gov")

@@ -1,4 +1,4 @@
-from crawler.urls import article_id, canonical, on_domains
+from storage.urls import article_id, canonical, on_domains
 
 
 def test_tracking_params_trailing_slash_fragment_collapse():

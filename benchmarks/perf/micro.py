@@ -47,7 +47,7 @@ def sample_pages(folder: Path, count: int) -> list[dict]:
 def real_pages(folder: Path) -> list[dict]:
     """The shared real Vietnamese pages (``../shared/data/vn-pages``), with their registered source."""
     from crawler.sources import get_source, source_names
-    from crawler.urls import on_domains
+    from storage.urls import on_domains
 
     sources = [get_source(n) for n in source_names() if not n.startswith("demo_")]
     out = []
@@ -99,7 +99,7 @@ def _steps(pages: list[dict], generic: bool) -> dict:
     from pipelines.validate import drop_reason
 
     try:
-        from pipelines.neardup import signature
+        from pipelines.neardup_signature import signature
     except ImportError:                 # the near-dup step is not there (yet)
         signature = None
     from storage.rows import dumps, normalize

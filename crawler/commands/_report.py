@@ -40,7 +40,6 @@ EXIT_CODES = {
     EXIT_ARCHIVE: "the archive could not be opened or the run could not be committed; accepted articles "
                   "wait in the local journal (`scrapy archive recover`)",
 }
-LOG_PREFIX = "runs/_logs/"
 
 
 def error(message: str) -> None:
@@ -49,8 +48,8 @@ def error(message: str) -> None:
 
 def take_crawl_lock(archive, owner: str, run_id: str, settings):
     """The archive's crawl lock, or the exit code to stop with (the reason already printed)."""
-    from crawler.oplock import CrawlLock, CrawlLocked
     from storage import ArchiveError
+    from storage.crawllock import CrawlLock, CrawlLocked
 
     lock = CrawlLock(archive.backend, owner=owner, run_id=run_id, ttl=settings.getfloat("CRAWL_LOCK_TTL", 900))
     try:
@@ -68,9 +67,10 @@ def take_crawl_lock(archive, owner: str, run_id: str, settings):
 
 def preflight(settings, names: list[str], spider_args: dict):
     """Everything checkable before a crawl. Returns ``(parsed args, archive)`` or an exit code."""
+    from crawler.demo.timeline import TimelineError, demo_today
+    from crawler.session import archive_uri
     from crawler.sources import SourceError, registry
     from crawler.spiders.arguments import SpiderArgumentError, parse_arguments
-    from crawler.demo.timeline import TimelineError, demo_today
     from storage import ArchiveConfigError, ArchiveError, open_archive
 
     try:
@@ -93,7 +93,7 @@ def preflight(settings, names: list[str], spider_args: dict):
         except SourceError as exc:
             error(str(exc))
             return EXIT_USAGE
-    uri = settings.get("ARCHIVE_URI") or "archive"
+    uri = archive_uri(settings)
     try:
         archive = open_archive(uri)
     except ArchiveConfigError as exc:
@@ -103,7 +103,7 @@ def preflight(settings, names: list[str], spider_args: dict):
         error(f"ARCHIVE_URI={uri}: {exc}")
         return EXIT_ARCHIVE
     try:  # one cheap request: is the store there at all?
-        from crawler.oplock import LOCK_KEY
+        from storage.crawllock import LOCK_KEY
 
         archive.backend.exists(LOCK_KEY)
     except ArchiveError as exc:
@@ -117,10 +117,11 @@ class RunLog:
 
     def __init__(self, archive, run_id: str, level: str = "INFO"):
         self.archive = archive
-        self.key = f"{LOG_PREFIX}{run_id}.log"
-        root = getattr(archive.backend, "root", None)
-        if root is not None:
-            self.path = Path(root) / self.key
+        self.run_id = run_id
+        self.key = archive.run_log_key(run_id)
+        path = archive.run_log_path(run_id)
+        if path is not None:
+            self.path = path
             self.upload = False
         else:
             fd, name = tempfile.mkstemp(prefix=f"newsarchive-{run_id}-", suffix=".log")
@@ -154,7 +155,7 @@ class RunLog:
         self.handler = None
         if self.upload:
             try:
-                self.archive.backend.put_bytes_overwrite(self.key, self.path.read_bytes())
+                self.archive.save_run_log(self.run_id, self.path.read_bytes())
                 self.path.unlink()
             except Exception as exc:  # noqa: BLE001 - the log stays on local disk
                 error(f"could not upload the log to {self.location}: {exc}; it is at {self.path}")

@@ -193,9 +193,10 @@ class Command(ScrapyCommand):
         sub.add_arguments(parser)
         sub_opts = parser.parse_args(rest)
         sub_opts.settings = self.settings
+        from crawler.session import archive_uri
         from storage import ArchiveError, open_archive
 
-        uri = opts.archive or self.settings.get("ARCHIVE_URI") or "archive"
+        uri = archive_uri(self.settings, opts.archive)
         try:
             archive = open_archive(uri)
             self.exitcode = sub.run(archive, sub_opts)

@@ -94,10 +94,11 @@ def write_report(settings) -> None:
         return
     from crawler.archivereport import write
     from crawler.drift import DriftRule
+    from crawler.session import archive_uri
     from storage import open_archive
 
     try:
-        done = write(open_archive(settings.get("ARCHIVE_URI") or "archive"), out,
+        done = write(open_archive(archive_uri(settings)), out,
                      days=settings.getint("ARCHIVE_REPORT_DAYS", 30), rule=DriftRule.from_settings(settings))
     except Exception as exc:  # noqa: BLE001 - the crawl's outcome stands; say why the page is missing
         error(f"ARCHIVE_REPORT={out}: the report was not written: {type(exc).__name__}: {exc}")

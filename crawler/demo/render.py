@@ -12,8 +12,8 @@ from bisect import bisect_left
 from urllib.parse import parse_qs, urlsplit
 
 from crawler.demo import feeds, newspaper, outlet, portal
+from crawler.demo.model import ALIAS_QUERY, Rendered
 from crawler.demo.sites import NEWSPAPER, OUTLET, PORTAL, SITES
-from crawler.demo.world import ALIAS_QUERY, Rendered
 
 TEMPLATES = (portal, newspaper, outlet)
 HTML = "text/html; charset=utf-8"

@@ -21,6 +21,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 
 from crawler.demo import corpus
+from crawler.demo.model import DemoArticle
 from crawler.demo.sites import NEWSPAPER, OUTLET, PORTAL, SITES, date_line
 
 
@@ -43,7 +44,6 @@ class TrapPage:
 
 def _fake(world, si: int, name: str, title: str, local: datetime, path: str, aid: int, kind="article",
           paragraphs=None, lead=None, caption=None):
-    from crawler.demo.world import DemoArticle
     site = SITES[si]
     rng = random.Random(f"{world.seed}:trap:{name}")
     head = corpus.make_head(rng, "kcn", local, site.national)

@@ -55,16 +55,16 @@ from __future__ import annotations
 import random
 from array import array
 from collections.abc import Sequence
-from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta, timezone
 from functools import lru_cache
 from hashlib import blake2b
-from typing import NamedTuple
 from urllib.parse import urlsplit
 
-from crawler.demo import corpus
+from crawler.demo import corpus, render, traps
+from crawler.demo.model import ALIAS_QUERY, DemoArticle, Rendered  # noqa: F401 - the world's types
 from crawler.demo.sites import OUTLET, PORTAL, SITES, SiteSpec, date_line
 from crawler.demo.timeline import timeline
+
 SHARES = (55, 60, 60)
 SEED_TITLE = "Bình Dương: Phát triển khu công nghiệp xanh, bền vững"
 SEED_LEAD = ("Bình Dương tiếp tục xây dựng phát triển các KCN theo hướng xanh, công nghệ cao. "
@@ -100,45 +100,6 @@ SYNDICATION = tuple((0, 1, "exact", f) for f in (.11, .36, .61, .86)) + \
     tuple((2, 0, "exact", f) for f in (.15, .40, .65, .90)) + \
     ((0, 1, "near", .24), (0, 1, "near", .74), (1, 2, "near", .26), (1, 2, "near", .76),
      (2, 1, "near", .28), (2, 1, "near", .78))
-ALIAS_QUERY = "?utm_source=zalo&utm_medium=share"
-
-
-@dataclass
-class DemoArticle:
-    source: str
-    path: str
-    title: str
-    lead: str
-    paragraphs: list[str]
-    caption: str | None
-    authors: list[str]
-    section: str
-    tags: list[str]
-    published_local: datetime
-    published_utc: datetime
-    date_line: str
-    modified_utc: datetime | None = None
-    syndicated_from: tuple[str, str] | None = None
-    syndication: str | None = None
-    alias_paths: list[str] = field(default_factory=list)
-    charset: str = "utf-8"
-    is_seed: bool = False
-    credit: str | None = None           # trailing credit line of a near copy ("Theo Báo Bình Dương")
-    section_slug: str = ""
-    article_id: int = 0                 # the number in the URL
-    kind: str = "article"               # "article", or for trap pages "video", "notice"
-
-    @property
-    def text(self) -> str:
-        return "\n\n".join(self.paragraphs)
-
-
-class Rendered(NamedTuple):
-    status: int
-    headers: dict
-    body: bytes
-
-
 _M64 = (1 << 64) - 1
 
 
@@ -218,7 +179,6 @@ class DemoWorld:
         self.head = lru_cache(maxsize=20000)(self._head)
         self._article = lru_cache(maxsize=512)(self._build_article)
         self.articles = _Articles(self)
-        from crawler.demo import traps
         self.trap_pages = traps.trap_pages(self)
         self.trap_by_path = {tp.path: tp for tp in self.trap_pages.values()}
         self.traps = {name: tp.link for name, tp in self.trap_pages.items()}
@@ -394,7 +354,6 @@ class DemoWorld:
         return self.article(*found) if found else None
 
     def render(self, target: str, base: str = "http://127.0.0.1") -> Rendered:
-        from crawler.demo import render
         return render.render(self, target, base.rstrip("/"))
 
 

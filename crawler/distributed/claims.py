@@ -62,15 +62,15 @@ class WaitForRedisPipeline:
     workers through a short outage. If the worker gives the run up (``DISTRIBUTED_REDIS_TIMEOUT``)
     waiting articles go on and are decided locally: journaled and published, never lost."""
 
-    def __init__(self, crawler, agent):
-        self.crawler = crawler
+    def __init__(self, stats, agent):
+        self.stats = stats
         self.agent = agent
 
     @classmethod
     def from_crawler(cls, crawler):
         from crawler.distributed import agent as agent_mod
 
-        return cls(crawler, agent_mod.current())
+        return cls(crawler.stats, agent_mod.current())
 
     async def process_item(self, item):
         from scrapy.utils.asyncio import sleep
@@ -83,7 +83,7 @@ class WaitForRedisPipeline:
             except RedisDown:
                 pass
             if not waited:
-                self.crawler.stats.inc_value("distributed/items_waited_for_redis")
+                self.stats.inc_value("distributed/items_waited_for_redis")
                 waited = True
             await sleep(min(0.5, self.agent.config.poll))
         return item

@@ -33,7 +33,6 @@ import socket
 import threading
 import time
 from types import SimpleNamespace
-from zoneinfo import ZoneInfo
 
 from scrapy.utils.misc import build_from_crawler, load_object
 
@@ -264,10 +263,7 @@ class Coordinator:
         for name in self.names:
             cls = spider_class(name)
             spider = cls(**self.spider_args)
-            spider.source = cls.source_decl.resolve(base)
-            spider.allowed_domains = list(spider.source.domains)
-            spider.tz = ZoneInfo(spider.source.timezone)
-            spider.session = self.session
+            spider.bind(cls.source_decl.resolve(base)).session = self.session
             spider.shared = seeder
             spider.crawler = SimpleNamespace(settings=self.settings, stats=_Stats())
             requests = asyncio.run(_requests(spider))

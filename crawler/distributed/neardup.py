@@ -7,12 +7,12 @@ moment would both find nothing there and both archive it (the index notices at i
 publish, too late: both rows are journaled). So in a worker the index is wrapped by
 :class:`RunNearIndex`: when the archive's index has no match, one Lua script (``NEAR``) looks
 the body up in the run's index in Redis and decides with the stage's own rule
-(``pipelines.neardup.decide``: enough of the story's sentences verbatim, or a high estimated
+(``pipelines.neardup_signature.decide``: enough of the story's sentences verbatim, or a high estimated
 Jaccard) and, if no candidate is a copy, adds it - atomically, so exactly one of two copies is
 archived.
 
 Candidates are named, as in the archive's index, by the body's sentence units (and, for a body
-of few units, its fallback LSH band keys: ``pipelines.neardup.index_keys``), plus the MinHash
+of few units, its fallback LSH band keys: ``pipelines.neardup_signature.index_keys``), plus the MinHash
 LSH bands (``Params.bands`` x ``Params.rows``). A unit key already naming ``COMMON_UNIT``
 articles (site boilerplate) names no more candidates and takes no more ids, as in the archive's
 index.
@@ -32,8 +32,9 @@ import numpy as np
 
 from crawler.distributed import agent as agent_mod
 from crawler.distributed.redisio import RedisDown
-from pipelines.neardup import NearDupPipeline, _shared_lock, band_keys, index_keys, pack, sketch
+from pipelines.neardup import NearDupPipeline, _shared_lock
 from pipelines.neardup_index import COMMON_UNIT, Match
+from pipelines.neardup_signature import band_keys, index_keys, pack, sketch
 
 logger = logging.getLogger(__name__)
 
@@ -44,7 +45,7 @@ ID_LEN = 16
 # 7 band hash prefix, 8 share threshold, 9 min shared units, 10 this body's units record (words the
 # share counts, 4 bytes; 4 bytes per unit it counts; then the words of each), 11 COMMON_UNIT,
 # 12 number of band keys nb, 13 .. 12+nb band keys, then the unit keys. Returns {kept id, similarity}
-# for a copy, else adds it and returns nil. The decision is pipelines.neardup.decide's.
+# for a copy, else adds it and returns nil. The decision is pipelines.neardup_signature.decide's.
 NEAR = """
 local id, sk, bits, thr, a = ARGV[1], ARGV[2], tonumber(ARGV[3]), tonumber(ARGV[4]), tonumber(ARGV[5])
 local prefix, share_at, kmin, rec = ARGV[7], tonumber(ARGV[8]), tonumber(ARGV[9]), ARGV[10]

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import copy
 from collections import Counter
+from dataclasses import replace
 from datetime import datetime
 from types import SimpleNamespace
 
@@ -43,7 +44,8 @@ def aggregate(seed_spider, run_id: str, settings, found: int, outcomes: Counter,
     agg.found = range(found)  # build_row needs its length only
     agg.outcomes = Counter(outcomes)
     agg.started_at = min(starts) if starts else seed_spider.started_at
-    agg.session = SimpleNamespace(run_id=run_id, run=SimpleNamespace(publish_delay_s=max(delays) if delays else None))
+    agg.run = replace(agg.run, session=SimpleNamespace(
+        run_id=run_id, run=SimpleNamespace(publish_delay_s=max(delays) if delays else None)))
     agg.crawler = SimpleNamespace(settings=settings)
     return agg, dict(stats)
 

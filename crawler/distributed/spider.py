@@ -8,7 +8,7 @@ Three differences, all about counting once for the whole run:
 - each found URL's outcome (archived, a duplicate, a drop reason, an error) goes to the run's
   map too, from whichever worker fetched it;
 - when the spider closes it does not write a ``runs`` row: it pushes its counters to Redis
-  and publishes its archive run; the coordinator writes the one row per source of the run
+  (the archive-run extension then publishes its archive run); the coordinator writes the one row per source of the run
   (:mod:`.report`).
 
 The exact dedupe step's claims are wrapped by :class:`~.claims.SharedClaims`.
@@ -21,11 +21,10 @@ import logging
 from crawler.distributed import agent as agent_mod
 from crawler.distributed.claims import SharedClaims
 from crawler.distributed.redisio import RedisDown
-from crawler.session import release
 from crawler.sources import registry
 from crawler.spiderloader import SourceSpiderLoader
 from crawler.spiders.news import NewsSpider
-from crawler.urls import canonical, on_domains
+from storage.urls import canonical, on_domains
 from storage.faults import fault
 
 logger = logging.getLogger(__name__)
@@ -39,7 +38,8 @@ class DistributedNewsSpider(NewsSpider):
         spider = super().from_crawler(crawler, *args, **kwargs)
         agent = agent_mod.current()
         spider.shared = agent
-        spider.session.wrap_claims(lambda inner: SharedClaims(inner, agent))
+        # the archive-run extension wraps the session's claims with this when it opens the session
+        spider.run.wrap_claims = lambda inner: SharedClaims(inner, agent)
         return spider
 
     def _article_request(self, url: str, via: str, hints: dict, force: bool = False, listing_token=None):
@@ -81,10 +81,9 @@ class DistributedNewsSpider(NewsSpider):
             self.shared.push_partials(only=self.name)
         except RedisDown as exc:
             logger.error("%s: could not push the report counters (Redis: %s)", self.name, exc)
-        manifest = release(self.session, {"source": self.name, "reason": reason,
-                                          "distributed_run": self.shared.run_id, "worker": self.shared.worker_id})
-        if manifest is not None:
-            self.crawler.stats.set_value("archive/manifest", manifest.get("run_id", ""))
+        # the archive-run extension publishes the run after this, with this in its manifest
+        self.run.summary = {"source": self.name, "reason": reason, "distributed_run": self.shared.run_id,
+                            "worker": self.shared.worker_id}
 
 
 def spider_class(name: str) -> type[DistributedNewsSpider]:

@@ -102,7 +102,7 @@ def work(settings, config, run_id: str | None, only: list[str]) -> int:
     from scrapy.core.engine import ExecutionEngine
     from scrapy.crawler import CrawlerProcess
 
-    from crawler.session import finished_sessions
+    from crawler.session import archive_uri, finished_sessions
     from storage import ArchiveConfigError, ArchiveError, open_archive
 
     client = connect(config)
@@ -117,7 +117,7 @@ def work(settings, config, run_id: str | None, only: list[str]) -> int:
     if not record or record.get("state") not in ACTIVE:
         _say(f"run {run_id} is over or gone; nothing to do")
         return EXIT_OK
-    uri = settings.get("ARCHIVE_URI") or "archive"
+    uri = archive_uri(settings)
     try:
         archive = open_archive(uri)
     except (ArchiveConfigError, ArchiveError) as exc:

@@ -23,6 +23,8 @@ from scrapy import signals
 from scrapy.exceptions import NotConfigured
 from scrapy.utils.asyncio import create_looping_call
 
+from pipelines.dropped import is_duplicate
+
 logger = logging.getLogger(__name__)
 
 _lock = threading.Lock()
@@ -41,7 +43,7 @@ def _counts(crawler) -> dict:
         "requests": stats.get("downloader/request_count", 0),
         "found": len(getattr(spider, "found", ()) or ()),
         "archived": outcomes.get("archived", 0),
-        "duplicates": sum(v for k, v in outcomes.items() if k.startswith(("duplicate", "near"))),
+        "duplicates": sum(v for k, v in outcomes.items() if is_duplicate(k)),
         "errors": errors,
     }
 

@@ -34,7 +34,7 @@ from scrapy.utils.asyncio import run_in_thread
 from scrapy.utils.httpobj import urlparse_cached
 
 from crawler.failures import RefusedRequest
-from crawler.urls import on_domains
+from storage.urls import on_domains
 
 logger = logging.getLogger(__name__)
 

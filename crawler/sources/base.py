@@ -19,7 +19,7 @@ from datetime import date
 from typing import Callable
 from urllib.parse import urlsplit
 
-from crawler.urls import article_id
+from storage.urls import article_id
 
 NAME_RE = re.compile(r"^[a-z][a-z0-9_]{1,63}$")
 

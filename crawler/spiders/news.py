@@ -4,13 +4,14 @@ Navigation only. It reads the source's feeds, sitemaps (recursively, index ->
 child sitemaps) and listing pages (following the next-page rule), keeps the
 links the source's URL filter accepts, canonicalises them, skips those an
 earlier run already fetched (archive dedupe state + seen-URL state, see
-:mod:`crawler.seen`) before any request is made, and yields one page item per
+:mod:`storage.seen`) before any request is made, and yields one page item per
 article response (see docs/ARCHITECTURE.md). Extraction and everything after it
 is the item pipelines' job.
 
 Every article URL found gets exactly one outcome (archived, a duplicate, a drop
-reason, an error, skipped as known), so the run report's numbers add up:
-``found = archived + duplicates + sum(dropped)``.
+reason, an error, skipped as known), recorded by :mod:`crawler.spiders.outcomes`.
+The archive run (opened before the first request, committed when the spider has
+closed) is the archive-run extension's (:mod:`crawler.extensions.archiverun`).
 
 Spider arguments (``-a name=value``), for reruns by hand: ``since``/``until``
 (YYYY-MM-DD, publication day in the source's time zone; listing pages are walked
@@ -25,7 +26,6 @@ from __future__ import annotations
 
 import itertools
 import logging
-import re
 from collections import Counter
 from datetime import date, datetime, timedelta, timezone
 from zoneinfo import ZoneInfo
@@ -38,20 +38,20 @@ from scrapy.utils.gz import gunzip
 
 from crawler import discovery
 from crawler.failures import classify
-from crawler.session import acquire, release
 from crawler.sources.base import Source
 from crawler.spiders.arguments import parse_arguments
-from crawler.urls import canonical, on_domains
-from pipelines.extraction.listing import listing_links
+from crawler.spiders.outcomes import Outcomes
+from storage.urls import canonical, on_domains
+from pipelines.context import CrawlRun
+from crawler.listing import listing_links
 from storage import clock
 
 logger = logging.getLogger(__name__)
 
 MAX_SITEMAP_DEPTH = 4
-DUPLICATE_PREFIXES = ("duplicate", "near")
 
 
-class NewsSpider(scrapy.Spider):
+class NewsSpider(Outcomes, scrapy.Spider):
     """Generic news spider; :class:`crawler.spiderloader.SourceSpiderLoader` subclasses it per source."""
 
     name = "news"
@@ -75,7 +75,6 @@ class NewsSpider(scrapy.Spider):
         self.completeness: Counter = Counter()     # archived, title, body, date
         self.discovery: Counter = Counter()        # requested, ok, failed, failed/<reason>
         self.events: Counter = Counter()           # notable things for the report's notes
-        self._fields: dict[str, tuple[bool, bool, bool]] = {}
         self._listing_pages: dict[int, dict] = {}
         self._pending_listing: dict[str, int] = {}
         self._tokens = itertools.count(1)
@@ -83,31 +82,36 @@ class NewsSpider(scrapy.Spider):
     @classmethod
     def from_crawler(cls, crawler, *args, **kwargs):
         spider = super().from_crawler(crawler, *args, **kwargs)
-        spider.source = cls.source_decl.resolve(crawler.settings.get("DEMO_BASE_URL"))
-        spider.allowed_domains = list(spider.source.domains)
-        spider.tz = ZoneInfo(spider.source.timezone)
-        spider.session = acquire(crawler.settings, dry_run=spider.dry_run)
-        spider.session.sources.append(spider.name)
-        spider.session.load_seen()
-        spider.session.last_full_run(spider.name)  # read the runs dataset now, not in a callback
+        # what the pipelines read (the archive-run extension adds the session, crawler/extensions/archiverun.py)
+        crawler.crawl_run = spider.bind(cls.source_decl.resolve(crawler.settings.get("DEMO_BASE_URL")))
         crawler.signals.connect(spider._item_scraped, signal=signals.item_scraped)
         crawler.signals.connect(spider._item_dropped, signal=signals.item_dropped)
         crawler.signals.connect(spider._idle, signal=signals.spider_idle)
         return spider
 
+    def bind(self, source: Source) -> CrawlRun:
+        """This spider's resolved source, and the :class:`CrawlRun` its crawler's components share."""
+        self.source = source
+        self.allowed_domains = list(source.domains)
+        self.tz = ZoneInfo(source.timezone)
+        self.run = CrawlRun(self.name, source, self.since, self.until, self.dry_run)
+        return self.run
+
+    @property
+    def session(self):
+        """The archive session of this run (opened and committed by the archive-run extension)."""
+        return self.run.session
+
     def closed(self, reason):
         from crawler.runreport import build_row  # the report reads this spider's counters
 
-        stats = self.crawler.stats
-        row = build_row(self, reason, stats.get_stats())
+        row = build_row(self, reason, self.crawler.stats.get_stats())
         try:
             self.session.add_run_row(row)
         except Exception as exc:  # noqa: BLE001 - the articles matter more than their report
             logger.error("could not journal the run report row of %s: %s", self.name, exc)
-        summary = {"source": self.name, "reason": reason, "status": row["status"]}
-        manifest = release(self.session, summary)
-        if manifest is not None:
-            stats.set_value("archive/manifest", manifest.get("run_id", ""))
+        # the archive-run extension commits the run after this, with this in its manifest
+        self.run.summary = {"source": self.name, "reason": reason, "status": row["status"]}
 
     # ------------------------------------------------------------------ discovery
 
@@ -282,6 +286,11 @@ class NewsSpider(scrapy.Spider):
             if req is not None:
                 self.crawler.engine.crawl(req)
 
+    def _settled(self, found: str, published: date | None) -> None:
+        token = self._pending_listing.pop(found, None)
+        if token is not None:  # the listing page that found it may now decide on its next page
+            self._listing_article_done(token, found, published)
+
     def _idle(self, spider):
         """Listing pages still waiting for an article that will never answer (filtered as a
         duplicate request after a redirect): decide them now rather than never."""
@@ -365,98 +374,6 @@ class NewsSpider(scrapy.Spider):
             "run_id": self.session.run_id,
             "force": response.meta.get("force", False),
         }
-
-    def article_failed(self, failure):
-        reason, seen = classify(failure.value)
-        request = failure.request
-        found = request.meta.get("found") or request.url
-        self._count(f"article/failed/{reason}")
-        logger.info("article %s failed: %s", request.url, reason)
-        attempts = None
-        if seen == "failed":
-            attempts = self.session.seen.attempts(self.source.article_id(found)) + 1
-        self._finish(found, reason, seen=seen, urls=self._fetched_urls(request), attempts=attempts,
-                     via=request.meta.get("via"))
-
-    def note_fields(self, found: str, title: bool, body: bool, dated: bool) -> None:
-        """Called by the dedupe step for each article it lets through (for completeness)."""
-        self._fields[found] = (title, body, dated)
-
-    def _item_scraped(self, item, response, spider):
-        found = response.meta.get("found") or response.url
-        published = item.get("published_at") if isinstance(item, dict) else None
-        flags = self._fields.pop(found, None)
-        if flags is not None:
-            self.completeness["archived"] += 1
-            for name, ok in zip(("title", "body", "date"), flags):
-                self.completeness[name] += int(ok)
-        urls = self._fetched_urls(response.request, response)
-        if isinstance(item, dict) and item.get("canonical_url"):
-            urls.append(item["canonical_url"])
-        self._finish(found, "archived", seen="archived", urls=urls, published=self._day(published))
-
-    def _item_dropped(self, item, response, exception, spider):
-        found = response.meta.get("found") or response.url
-        self._fields.pop(found, None)
-        reason = _drop_reason(exception)
-        if reason.startswith(DUPLICATE_PREFIXES):
-            seen = "duplicate"
-        elif reason == "unchanged":
-            seen = "unchanged"
-        elif reason == "outside_window":
-            seen = None  # a normal run must still fetch it
-        else:
-            seen = "not_article"
-        urls = self._fetched_urls(response.request, response)
-        if isinstance(item, dict) and item.get("canonical_url"):
-            urls.append(item["canonical_url"])
-        published = item.get("published_at") if isinstance(item, dict) else None
-        self._finish(found, reason, seen=seen, urls=urls, published=self._day(published))
-
-    def _day(self, published) -> date | None:
-        if isinstance(published, datetime) and published.tzinfo is not None:
-            return published.astimezone(self.tz).date()
-        return None
-
-    def _fetched_urls(self, request, response=None) -> list[str]:
-        src = self.source
-        urls = [request.meta.get("found") or request.url, request.url, *request.meta.get("redirect_urls", ())]
-        if response is not None:
-            urls.append(response.url)
-        return [canonical(u, src.strip_params, src.host_aliases) for u in urls]
-
-    def _finish(self, found: str, reason: str, seen: str | None = None, urls=(), published=None,
-                attempts=None, via=None) -> None:
-        """Give the found article ``found`` its one outcome (later calls for it are ignored)."""
-        if found in self.outcome:
-            return
-        self.outcome[found] = reason
-        self.outcomes[reason] += 1
-        if seen is not None and not self.dry_run:
-            ids = {self.source.article_id(u) for u in [found, *urls] if on_domains(u, self.source.domains)}
-            self.session.recorder.record(ids, self.name, seen, reason, published, attempts, url=found, via=via)
-        token = self._pending_listing.pop(found, None)
-        if token is not None:  # the listing page that found it may now decide on its next page
-            self._listing_article_done(token, found, published)
-
-    def _count(self, key: str, n: int = 1) -> None:
-        self.crawler.stats.inc_value(key, n)
-
-    def _event(self, name: str, n: int = 1) -> None:
-        self.events[name] += n
-        self._count(f"events/{name}", n)
-
-
-_REASON = re.compile(r"^([a-z][a-z0-9_]*)(?:\s*\((\w+)|\s*:)")
-
-
-def _drop_reason(exception) -> str:
-    """The reason a pipeline step gave: ``DropItem("<reason>: ...")``, or ``"<reason> (<kind>, ...)"``
-    read as ``<reason>_<kind>`` (``duplicate (near, 0.93) of ...`` -> ``duplicate_near``); else ``dropped``."""
-    m = _REASON.match(str(exception or "").strip())
-    if not m:
-        return "dropped"
-    return f"{m.group(1)}_{m.group(2)}" if m.group(2) else m.group(1)
 
 
 def _hint_time(raw: str) -> datetime | None:

@@ -30,7 +30,8 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
-from storage import clock
+from . import clock
+from .statefiles import StateFiles
 
 logger = logging.getLogger(__name__)
 
@@ -72,13 +73,15 @@ class SeenState:
 
     def load(self, backend, sources: set[str] | None = None) -> "SeenState":
         tables = []
-        for obj in backend.list(SEEN_PREFIX):
-            if not obj.key.endswith(".parquet"):
+        area = StateFiles(backend, SEEN_PREFIX, ".parquet")
+        for key in area.listing():
+            data = area.get(key)
+            if data is None:  # merged away since the listing; the merged file is listed too
                 continue
             try:
-                table = pq.read_table(io.BytesIO(backend.get_bytes(obj.key)))
+                table = pq.read_table(io.BytesIO(data))
             except Exception as exc:  # noqa: BLE001 - an unreadable file only costs requests
-                logger.warning("ignoring unreadable seen-URL file %s: %s", obj.key, exc)
+                logger.warning("ignoring unreadable seen-URL file %s: %s", key, exc)
                 continue
             if sources is not None:
                 table = table.filter(pc.is_in(table["source"], pa.array(sorted(sources), pa.string())))
@@ -165,12 +168,16 @@ def compact(backend, run_id: str, min_files: int = 50) -> int:
     published first, the merged ones deleted after, so a reader sees every row at least once
     (a row twice is harmless: the latest wins). Returns how many files were merged.
     """
-    keys = [o.key for o in backend.list(SEEN_PREFIX) if o.key.endswith(".parquet")]
+    area = StateFiles(backend, SEEN_PREFIX, ".parquet")
+    keys = area.listing()
     if len(keys) < max(2, min_files):
         return 0
     tables = []
     for key in keys:
-        table = pq.read_table(io.BytesIO(backend.get_bytes(key)))
+        data = area.get(key)
+        if data is None:
+            continue
+        table = pq.read_table(io.BytesIO(data))
         for name in SEEN_SCHEMA.names:
             if name not in table.column_names:
                 table = table.append_column(name, pa.nulls(table.num_rows, SEEN_SCHEMA.field(name).type))
@@ -184,13 +191,9 @@ def compact(backend, run_id: str, min_files: int = 50) -> int:
     merged = table.take(pa.array(order[last]))
     sink = io.BytesIO()
     pq.write_table(merged, sink, compression="zstd")
-    name = f"{SEEN_PREFIX}merged-{run_id}.parquet"
-    if not backend.put_bytes(name, sink.getvalue()):  # create-only: never delete what it did not replace
-        logger.warning("seen-URL files not merged: %s exists already", name)
+    if not area.merge(keys, area.key(f"merged-{run_id}"), sink.getvalue(),
+                      what=f"seen-URL files ({merged.num_rows} URLs)"):
         return 0
-    for key in keys:
-        backend.delete(key)
-    logger.info("merged %d seen-URL files (%d URLs)", len(keys), merged.num_rows)
     return len(keys)
 
 
@@ -227,66 +230,5 @@ class SeenRecorder:
         if not self.rows:
             return None
         key = seen_key(run_id)
-        backend.put_bytes(key, self.to_bytes())
+        StateFiles(backend, SEEN_PREFIX, ".parquet").put(key, self.to_bytes())
         return key
-
-
-# ---------------------------------------------------------------------- runs recovery published
-RECOVERED_CONSUMER = "seen"
-
-
-def recovered_recorder(archive, record: dict) -> SeenRecorder:
-    """The seen-URL rows of a run killed before it wrote its file, from the rows recovery published
-    for it (``archive.recovered_runs``): each archived article's URLs and each copy's URL. Without
-    them the next run fetches those copies again and records each a second time in ``duplicates``.
-    Ids are the run's own: a demo source's URLs name that run's server address."""
-    from zoneinfo import ZoneInfo
-    from urllib.parse import urlsplit
-
-    from crawler.sources import registry
-
-    sources: dict[tuple[str, str], object] = {}
-
-    def source_for(name: str, url: str):
-        decl = registry().get(name)
-        base = ""
-        if decl.uses_base:
-            parts = urlsplit(url)
-            base = f"{parts.scheme}://{parts.netloc}"
-        if (name, base) not in sources:
-            sources[(name, base)] = decl.resolve(base or None)
-        return sources[(name, base)]
-
-    recorder = SeenRecorder()
-    names = set(registry().names())
-    articles = archive.recovered_rows("articles", record, ["source", "url", "canonical_url", "article_id",
-                                                            "published_at"])
-    for row in articles.to_pylist():
-        if row["source"] not in names:
-            continue
-        src = source_for(row["source"], row["url"])
-        published = row["published_at"]
-        day = published.astimezone(ZoneInfo(src.timezone)).date() if published is not None else None
-        ids = {row["article_id"], src.article_id(row["url"]), src.article_id(row["canonical_url"] or row["url"])}
-        recorder.record(ids, row["source"], "archived", "archived", day)
-    duplicates = archive.recovered_rows("duplicates", record, ["source", "duplicate_url", "method"])
-    for row in duplicates.to_pylist():
-        if row["source"] not in names:
-            continue
-        src = source_for(row["source"], row["duplicate_url"])
-        recorder.record({src.article_id(row["duplicate_url"])}, row["source"], "duplicate",
-                        f"duplicate_{row['method']}")
-    return recorder
-
-
-def complete_recovered(archive) -> int:
-    """Write the seen-URL file of every run recovery published that has none (create-only under the
-    run's own name, which it never wrote), before the file of seen URLs is loaded; returns how many."""
-    written = 0
-    for record in archive.recovered_runs(RECOVERED_CONSUMER):
-        recorder = recovered_recorder(archive, record)
-        if recorder.write(archive.backend, record["run_id"]):
-            written += 1
-            logger.warning("seen URLs of recovered run %s: %d written", record["run_id"], len(recorder))
-        archive.recovered_done(record["run_id"], RECOVERED_CONSUMER)
-    return written
