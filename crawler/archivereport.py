@@ -105,9 +105,11 @@ def _source(name, tz, start, end, daily, totals, history, authors, rule, latest_
     series = [(start + timedelta(days=i), daily.get(start + timedelta(days=i), 0)) for i in range(n_days)]
     completeness = []
     for r in history:
-        share, n = authors.get((name, r["run_id"]), (None, 0))
+        values = {f: r.get(f"completeness_{f}") for f in FIELDS}
+        if values["authors"] is None:  # a runs row written before completeness_authors: from its articles
+            values["authors"] = authors.get((name, r["run_id"]), (None, 0))[0]
         completeness.append({"run_id": r["run_id"], "started_at": r["started_at"], "archived": r["articles_archived"],
-                             **{f: r.get(f"completeness_{f}") for f in FIELDS}, "authors": share})
+                             **values})
     alerts, status_alert = [], None
     if history:  # the drift rule whatever the latest status (a total loss is `incomplete` before `degraded`)
         latest = history[-1]

@@ -6,9 +6,10 @@ by ``scrapy archive report`` (a visible alert): both give it the same ``runs`` r
 A source's latest run is compared with its earlier runs (``earlier``, oldest first; only runs whose
 status was ``ok`` or ``degraded``: a failed run says nothing about the site's pages):
 
-- completeness (title, body, date): over the last ``history_runs`` earlier runs that archived at
+- completeness (title, body, date, authors): over the last ``history_runs`` earlier runs that archived at
   least ``min_articles`` articles, the median share; the latest run (at least ``min_articles``
-  archived too) is flagged when its share is more than ``completeness_drop`` (share points) below it;
+  archived too) is flagged when its share is more than ``completeness_drop`` (share points) below it
+  (a field a runs row did not record, ``completeness_authors`` before it existed, is NULL: left out);
 - count: over the last ``history_runs`` earlier *unrestricted* runs (no ``-a since/until`` window,
   no rerun of given URLs), the median of ``articles_archived``, which for a nightly crawl is the
   source's daily count of new articles; the latest unrestricted run is flagged when it archived
@@ -22,7 +23,7 @@ from __future__ import annotations
 import statistics
 from dataclasses import dataclass
 
-FIELDS = ("title", "body", "date")
+FIELDS = ("title", "body", "date", "authors")
 JUDGED = ("ok", "degraded")
 DEGRADED = "degraded"
 
@@ -30,7 +31,7 @@ DEGRADED = "degraded"
 @dataclass(frozen=True)
 class Alert:
     source: str
-    metric: str            # "count", or the completeness field ("title", "body", "date")
+    metric: str            # "count", or the completeness field ("title", "body", "date", "authors")
     value: float
     median: float
     threshold: float

@@ -189,9 +189,9 @@ def render(data: dict) -> str:
 window {data['start']} .. {data['end']} ({data['days']} days, local days of each source) · drawn {_ts(data['generated_at'])}</p></header>
 <main>{banner}
 <p class="muted">Alert rule (also marks a run <code>degraded</code> in the run report and makes <code>crawlall</code> exit 1):
-completeness of title, body or date more than {rule.completeness_drop:.0%} points below the median of the last {rule.history_runs}
+completeness of title, body, date or authors more than {rule.completeness_drop:.0%} points below the median of the last {rule.history_runs}
 runs (of at least {rule.min_articles} articles), or fewer than {1 - rule.count_drop:.0%} of the median articles archived per
-unrestricted run (median ≥ {rule.count_min_median:g}); {rule.min_history} earlier runs needed. Authors completeness is shown, not judged.</p>
+unrestricted run (median ≥ {rule.count_min_median:g}); {rule.min_history} earlier runs needed.</p>
 <h2>Sources</h2><div class="grid">{cards}</div>
 <h2>Syndication</h2>{_syndication(data['syndication'], charts)}
 <h2>Archive health</h2>{_health(data['health'])}

@@ -17,7 +17,8 @@ command exit 1):
   default 3, not counting copies and pages outside a rerun's window) but none was archived;
 - ``incomplete``: the share of archived articles with a title, body or date fell
   below the source's ``min_completeness``;
-- ``degraded``: otherwise ok, but the source fell below its own recent median of completeness or
+- ``degraded``: otherwise ok, but the source fell below its own recent median of completeness (title, body, date,
+  authors) or
   of articles archived (the drift rule, ``crawler/drift.py``; ``scrapy archive report`` shows the
   same alerts);
 - ``ok``.
@@ -92,6 +93,7 @@ def build_row(spider, reason: str, stats: dict, now: datetime | None = None) -> 
         "completeness_title": (comp["title"] / n) if n else None,
         "completeness_body": (comp["body"] / n) if n else None,
         "completeness_date": (comp["date"] / n) if n else None,
+        "completeness_authors": (comp["authors"] / n) if n else None,
         "bytes_downloaded": stats.get("downloader/response_bytes", 0),
         "duration_s": round((now - spider.started_at).total_seconds(), 3),
         "publish_delay_s": getattr(getattr(spider.session, "run", None), "publish_delay_s", None),
@@ -159,8 +161,8 @@ def evaluate(row: dict, reason: str, spider, stats: dict, min_sample: int) -> tu
     n = spider.completeness.get("archived", 0)
     if status == STATUS_OK and n >= max(1, min_sample):
         low = []
-        for field in ("title", "body", "date"):
-            share, floor = row[f"completeness_{field}"], spider.source.completeness_floor(field)
+        for field in ("title", "body", "date", "authors"):  # authors: no floor unless a source declares one
+            share, floor = row.get(f"completeness_{field}"), spider.source.completeness_floor(field)
             if share is not None and share < floor:
                 low.append(f"{field} {share:.0%} < {floor:.0%}")
         if low:
@@ -217,13 +219,13 @@ def print_report(rows: list[dict], title: str, archive: str, log_path: str | Non
 
         table = Table(title=f"{title}: what each source did")
         for col in ("source", "status", "found", "archived", "duplicates", "not archived (why)", "requests",
-                    "article pages", "HTTP errors", "title/body/date"):
+                    "article pages", "HTTP errors", "title/body/date/authors"):
             table.add_column(col, justify="left" if col in ("source", "status", "not archived (why)",
                                                             "HTTP errors") else "right",
                              no_wrap=col in ("source", "status"))
         for row in rows:
-            comp = "/".join("-" if row[f"completeness_{f}"] is None else f"{row[f'completeness_{f}']:.0%}"
-                            for f in ("title", "body", "date"))
+            comp = "/".join("-" if row.get(f"completeness_{f}") is None else f"{row[f'completeness_{f}']:.0%}"
+                            for f in ("title", "body", "date", "authors"))
             style = "green" if row["status"] == STATUS_OK else "bold red"
             table.add_row(row["source"], f"[{style}]{row['status']}[/]", str(row["articles_found"]),
                           str(row["articles_archived"]), str(row["duplicates_skipped"]),

@@ -27,7 +27,7 @@ from storage.seen import compact as compact_seen
 
 # what a spider reads of earlier runs when it opens: its last complete crawl, and the drift rule's history
 HISTORY_COLUMNS = ("run_id", "source", "started_at", "status", "dropped", "notes", "articles_archived",
-                   "completeness_title", "completeness_body", "completeness_date")
+                   "completeness_title", "completeness_body", "completeness_date", "completeness_authors")
 
 logger = logging.getLogger(__name__)
 

@@ -227,7 +227,7 @@ def _not_started(name: str, run_id: str, state: str | None) -> dict:
     return {"run_id": run_id, "source": name, "started_at": now, "finished_at": now, "status": "failed",
             "requests": 0, "article_pages_fetched": 0, "articles_found": 0, "articles_archived": 0,
             "duplicates_skipped": 0, "dropped": {}, "http_errors": {}, "completeness_title": None,
-            "completeness_body": None, "completeness_date": None, "bytes_downloaded": 0, "duration_s": 0.0,
+            "completeness_body": None, "completeness_date": None, "completeness_authors": None, "bytes_downloaded": 0, "duration_s": 0.0,
             "publish_delay_s": None, "crawler_version": None,
             "notes": "the spider did not " + ("finish" if state else "start") + " (see the log)"}
 

@@ -42,7 +42,7 @@ class Outcomes:
         flags = self.run.fields.pop(found, None)  # noted by the dedupe step
         if flags is not None:
             self.completeness["archived"] += 1
-            for name, ok in zip(("title", "body", "date"), flags):
+            for name, ok in zip(("title", "body", "date", "authors"), flags):
                 self.completeness[name] += int(ok)
         urls = self._fetched_urls(response.request, response)
         if isinstance(item, dict) and item.get("canonical_url"):
