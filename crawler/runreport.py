@@ -19,7 +19,7 @@ command exit 1):
   below the source's ``min_completeness``;
 - ``degraded``: otherwise ok, but the source fell below its own recent median of completeness (title, body, date,
   authors) or
-  of articles archived (the drift rule, ``crawler/drift.py``; ``scrapy archive report`` shows the
+  of articles per local day (the drift rule, ``crawler/drift.py``; ``scrapy archive report`` shows the
   same alerts);
 - ``ok``.
 """
@@ -123,10 +123,21 @@ def build_row(spider, reason: str, stats: dict, now: datetime | None = None) -> 
     if row["status"] == STATUS_OK and history is not None and not spider.dry_run:
         from crawler.drift import DEGRADED, DriftRule
 
-        alerts = DriftRule.from_settings(spider.crawler.settings).assess(history(spider.name), row)
+        rule = DriftRule.from_settings(spider.crawler.settings)
+        tz = getattr(spider, "tz", None) or spider.source.timezone
+        first, last = rule.count_days(row, tz)
+        counts = getattr(spider.session, "daily_counts", None)
+        daily = counts(spider.name, tz, first, last) if counts is not None else None
+        if daily is not None:  # this run's articles are not in the archive yet
+            for day, count in getattr(spider, "archived_days", {}).items():
+                if first <= day <= last:
+                    daily[day] = daily.get(day, 0) + count
+        alerts = rule.assess(history(spider.name), row, daily, tz)
         if alerts:
             row["status"] = DEGRADED
             row["notes"] = "; ".join(["degraded: " + ", ".join(map(str, alerts))] + ([row["notes"]] if row["notes"] else []))
+        elif daily is None and crawl_kind(row) != "restricted":
+            row["notes"] = "; ".join(x for x in (row["notes"], "daily count not judged: archive unreadable") if x)
     return row
 
 

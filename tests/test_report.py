@@ -23,7 +23,6 @@ import lxml.html
 import pytest
 
 from crawler.demo.server import DemoServer
-from crawler.drift import DriftRule
 from tests._ops import DEMO, FAST, run_rows, scrapy, scrapy_popen
 
 pytestmark = pytest.mark.xdist_group("report")
@@ -164,21 +163,3 @@ def test_drift_report_alerts_on_the_source_that_lost_its_dates(archives, tmp_pat
     # the window ends on the archive's latest publication day, whatever the machine's zone (TZ was set)
     last = max(a.published_local.date() for a in archives["world"].expected())
     assert f".. {last} (120 days" in dom.xpath("string(//header)")
-
-
-def test_degraded_rule_on_runs_rows():
-    """The rule itself, on the rows a run report writes: a count or completeness drop below the median."""
-    rule = DriftRule()
-    base = {"source": "s", "status": "ok", "notes": "", "completeness_title": 1.0, "completeness_body": 1.0,
-            "completeness_date": 1.0, "articles_archived": 20}
-    earlier = [dict(base, run_id=f"r{i}") for i in range(4)]
-    assert rule.assess(earlier, dict(base, run_id="now")) == []
-    assert rule.assess(earlier[:2], dict(base, run_id="now", articles_archived=2)) == []  # too little history
-    [count] = rule.assess(earlier, dict(base, run_id="now", articles_archived=9))
-    assert (count.metric, count.median, count.threshold) == ("count", 20, 10)
-    [date] = rule.assess(earlier, dict(base, run_id="now", completeness_date=0.75))
-    assert date.metric == "date" and "75% < 80%" in str(date)
-    windowed = dict(base, run_id="now", articles_archived=9, notes="window 2026-09-01..2026-09-30")
-    assert rule.assess(earlier, windowed) == []  # a backfill's count is not the site's output
-    failed = [dict(r, status="failed", articles_archived=0) for r in earlier]
-    assert rule.assess(failed, dict(base, run_id="now", articles_archived=1)) == []
