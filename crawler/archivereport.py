@@ -134,7 +134,7 @@ def _source(name, tz, start, end, daily, totals, history, authors, rule, latest_
         completeness.append({"run_id": r["run_id"], "started_at": r["started_at"], "archived": r["articles_archived"],
                              **values})
     alerts, status_alert = [], None
-    if history:  # the drift rule whatever the latest status (a total loss is `incomplete` before `degraded`)
+    if history:  # the drift rule whatever the latest status (failed and not_fetched runs are not `degraded`)
         latest = history[-1]
         alerts = rule.assess(history[:-1], latest, judged_days, tz)
         if latest["status"] not in JUDGED:

@@ -28,7 +28,9 @@ any verdict. Two measures:
 With fewer than ``min_history`` judged earlier runs, ``daily`` None (the archive could not be read)
 or a median below ``count_min_median`` there is no verdict, never an alert.
 
-The run report lets the rule mark an ``ok`` run ``degraded``. The settings: ``DEGRADED_HISTORY_RUNS``, ``DEGRADED_MIN_HISTORY``, ``DEGRADED_COMPLETENESS_DROP``,
+Which runs the run report lets the rule mark ``degraded`` (an ``ok`` run, or one ``incomplete`` only by
+the fixed ``min_completeness`` floor, which ``degraded`` then replaces) and why: ``crawler.runreport.drift_judged``.
+The settings: ``DEGRADED_HISTORY_RUNS``, ``DEGRADED_MIN_HISTORY``, ``DEGRADED_COMPLETENESS_DROP``,
 ``DEGRADED_HISTORY_DAYS``, ``DEGRADED_COUNT_DROP``, ``DEGRADED_COUNT_MIN_MEDIAN`` and
 ``COMPLETENESS_MIN_ARTICLES`` (``crawler/settings.py``; out of range: ``ValueError``, exit 2).
 """

@@ -15,12 +15,12 @@ command exit 1):
 - ``interrupted``: stopped by a signal (Ctrl-C, SIGTERM);
 - ``nothing_archived``: discovery showed new articles (at least ``NOTHING_ARCHIVED_MIN_NEW``,
   default 3, not counting copies and pages outside a rerun's window) but none was archived;
-- ``incomplete``: the share of archived articles with a title, body or date fell
-  below the source's ``min_completeness``;
-- ``degraded``: otherwise ok, but the source fell below its own recent median of completeness (title, body, date,
-  authors) or
-  of articles per local day (the drift rule, ``crawler/drift.py``; ``scrapy archive report`` shows the
-  same alerts);
+- ``incomplete``: found article URLs were never fetched, or the share of archived articles with a
+  title, body or date fell below the source's ``min_completeness``;
+- ``degraded``: ok, or ``incomplete`` only by that fixed floor, and the source fell below its own
+  recent median of completeness (title, body, date, authors) or of articles per local day (the drift
+  rule, ``crawler/drift.py``; ``scrapy archive report`` shows the same alerts; why it wins over the
+  floor: ``drift_judged``);
 - ``ok``.
 """
 
@@ -120,7 +120,7 @@ def build_row(spider, reason: str, stats: dict, now: datetime | None = None) -> 
         notes.append(f"window {spider.since or '…'}..{spider.until or '…'}")
     row["notes"] = "; ".join(notes)
     history = getattr(spider.session, "recent_runs", None)  # not in distributed mode's aggregate
-    if row["status"] == STATUS_OK and history is not None and not spider.dry_run:
+    if drift_judged(row) and history is not None and not spider.dry_run:
         from crawler.drift import DEGRADED, DriftRule
 
         rule = DriftRule.from_settings(spider.crawler.settings)
@@ -139,6 +139,20 @@ def build_row(spider, reason: str, stats: dict, now: datetime | None = None) -> 
         elif daily is None and crawl_kind(row) != "restricted":
             row["notes"] = "; ".join(x for x in (row["notes"], "daily count not judged: archive unreadable") if x)
     return row
+
+
+def drift_judged(row: dict) -> bool:
+    """Whether the drift rule may mark this run ``degraded``: it is ``ok``, or ``incomplete`` only
+    because a field fell below the source's fixed floor (``min_completeness``).
+
+    ``degraded`` wins over that ``incomplete``: when the source's own history shows it used to do
+    better, the run is a regression (a redesign, a block) and says so; a source that is always below
+    its floor, which the median cannot flag, stays ``incomplete``. Both exit 1, and the notes keep the
+    floor's finding. An ``incomplete`` for URLs never fetched is not overridden: the archive has a gap
+    a rerun must fill, and the drop the rule would see is that gap."""
+    if row["status"] == STATUS_OK:
+        return True
+    return row["status"] == "incomplete" and not (row.get("dropped") or {}).get("not_fetched")
 
 
 def evaluate(row: dict, reason: str, spider, stats: dict, min_sample: int) -> tuple[str, list[str]]:

@@ -116,7 +116,8 @@ COMPLETENESS_MIN_ARTICLES = 10
 # (one new URL that turns out to be a video page is not an alarm; three that all fail are).
 NOTHING_ARCHIVED_MIN_NEW = 3
 # The drift rule (crawler/drift.py), judged on a source's latest run once it has DEGRADED_MIN_HISTORY
-# earlier ok/degraded runs; an otherwise ok source it flags is `degraded` (exit code 1):
+# earlier ok/degraded runs; a source it flags is `degraded` (exit code 1), which also wins over an
+# `incomplete` that only comes from the fixed min_completeness floor (crawler/runreport.drift_judged):
 # - completeness, per run: title/body/date/authors share DEGRADED_COMPLETENESS_DROP share points below
 #   its median over the last DEGRADED_HISTORY_RUNS runs (runs of COMPLETENESS_MIN_ARTICLES or more);
 # - count, per local day (the source's zone): after an unrestricted run, the articles published on the

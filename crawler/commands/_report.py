@@ -33,7 +33,8 @@ EXIT_OK, EXIT_SOURCE, EXIT_USAGE, EXIT_LOCKED, EXIT_ARCHIVE = 0, 1, 2, 3, 4
 EXIT_CODES = {
     EXIT_OK: "every source ok",
     EXIT_SOURCE: "a source failed, was interrupted, archived nothing new while it announced new articles, "
-                 "or fell below its completeness threshold (see the report)",
+                 "fell below its completeness threshold, or was degraded: below its own recent median "
+                 "(the drift rule; see the report)",
     EXIT_USAGE: "bad command line or configuration (unknown source, malformed -a argument, bad ARCHIVE_URI); "
                 "nothing was crawled",
     EXIT_LOCKED: "another crawl holds the archive's lock; nothing was crawled",
