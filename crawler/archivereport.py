@@ -70,10 +70,7 @@ def collect(archive, days: int = 30, end: date | None = None, rule: DriftRule | 
     lo = datetime.combine(start - timedelta(days=1), datetime.min.time(), timezone.utc)
     hi = datetime.combine(end + timedelta(days=2), datetime.min.time(), timezone.utc)
     daily: dict[str, dict[date, int]] = {n: {} for n in names}
-    for source, day, n in con.execute(
-            "SELECT a.source, CAST(timezone(z.tz, a.published_at) AS DATE) AS day, count(*) FROM articles a "
-            "JOIN zones z USING (source) WHERE a.published_at >= ? AND a.published_at < ? GROUP BY ALL",
-            [lo, hi]).fetchall():
+    for source, day, n in _per_local_day(con, lo, hi):
         if start <= day <= end:
             daily[source][day] = n
     totals = {s: (n, undated, last) for s, n, undated, last in con.execute(
@@ -83,11 +80,12 @@ def collect(archive, days: int = 30, end: date | None = None, rule: DriftRule | 
         "SELECT source, run_id, avg(CASE WHEN len(coalesce(authors, [])) > 0 THEN 1.0 ELSE 0.0 END), count(*) "
         "FROM articles GROUP BY ALL").fetchall()}
     runs = [_maps(r) for r in _dicts(con.execute("SELECT * FROM runs ORDER BY started_at, source"))]
+    judged = _judged_days(con, runs, zones, rule)
     sources = []
     for name in names:
         history = [r for r in runs if r["source"] == name]
         sources.append(_source(name, zones[name], start, end, daily[name], totals.get(name, (0, 0, None)),
-                               history, authors, rule, latest_runs))
+                               history, authors, rule, latest_runs, judged.get(name, {})))
     return {
         "archive": archive.display_uri,
         "generated_at": datetime.now(timezone.utc),
@@ -100,18 +98,45 @@ def collect(archive, days: int = 30, end: date | None = None, rule: DriftRule | 
     }
 
 
-def _source(name, tz, start, end, daily, totals, history, authors, rule, latest_runs) -> dict:
+def _per_local_day(con, lo: datetime, hi: datetime) -> list[tuple[str, date, int]]:
+    """``(source, local publication day, articles)`` for articles published from ``lo`` to ``hi`` (UTC)."""
+    return con.execute(
+        "SELECT a.source, CAST(timezone(z.tz, a.published_at) AS DATE) AS day, count(*) FROM articles a "
+        "JOIN zones z USING (source) WHERE a.published_at >= ? AND a.published_at < ? GROUP BY ALL",
+        [lo, hi]).fetchall()
+
+
+def _judged_days(con, runs, zones, rule) -> dict[str, dict[date, int]]:
+    """``{source: {local day: articles}}`` over the days the count rule reads for each source's
+    latest run (``DriftRule.count_days``): the same counts the run report judged that run with."""
+    spans = {}
+    for r in runs:  # ordered by started_at: the last one of a source wins
+        spans[r["source"]] = rule.count_days(r, zones.get(r["source"], "UTC"))
+    out: dict[str, dict[date, int]] = {name: {} for name in spans}
+    if not spans:
+        return out
+    lo = datetime.combine(min(f for f, _ in spans.values()) - timedelta(days=1), datetime.min.time(), timezone.utc)
+    hi = datetime.combine(max(t for _, t in spans.values()) + timedelta(days=2), datetime.min.time(), timezone.utc)
+    for source, day, n in _per_local_day(con, lo, hi):
+        if source in spans and spans[source][0] <= day <= spans[source][1]:
+            out[source][day] = n
+    return out
+
+
+def _source(name, tz, start, end, daily, totals, history, authors, rule, latest_runs, judged_days) -> dict:
     n_days = (end - start).days + 1
     series = [(start + timedelta(days=i), daily.get(start + timedelta(days=i), 0)) for i in range(n_days)]
     completeness = []
     for r in history:
-        share, n = authors.get((name, r["run_id"]), (None, 0))
+        values = {f: r.get(f"completeness_{f}") for f in FIELDS}
+        if values["authors"] is None:  # a runs row written before completeness_authors: from its articles
+            values["authors"] = authors.get((name, r["run_id"]), (None, 0))[0]
         completeness.append({"run_id": r["run_id"], "started_at": r["started_at"], "archived": r["articles_archived"],
-                             **{f: r.get(f"completeness_{f}") for f in FIELDS}, "authors": share})
+                             **values})
     alerts, status_alert = [], None
-    if history:  # the drift rule whatever the latest status (a total loss is `incomplete` before `degraded`)
+    if history:  # the drift rule whatever the latest status (failed and not_fetched runs are not `degraded`)
         latest = history[-1]
-        alerts = rule.assess(history[:-1], latest)
+        alerts = rule.assess(history[:-1], latest, judged_days, tz)
         if latest["status"] not in JUDGED:
             status_alert = f"latest run {latest['run_id']}: {latest['status']} ({latest.get('notes') or 'no notes'})"
     shown = history[-latest_runs:]

@@ -188,10 +188,11 @@ def render(data: dict) -> str:
     body = f"""<header><h1>newsarchive report</h1><p>{_e(data['archive'])} · {len(sources)} sources, {data['runs']} runs ·
 window {data['start']} .. {data['end']} ({data['days']} days, local days of each source) · drawn {_ts(data['generated_at'])}</p></header>
 <main>{banner}
-<p class="muted">Alert rule (also marks a run <code>degraded</code> in the run report and makes <code>crawlall</code> exit 1):
-completeness of title, body or date more than {rule.completeness_drop:.0%} points below the median of the last {rule.history_runs}
-runs (of at least {rule.min_articles} articles), or fewer than {1 - rule.count_drop:.0%} of the median articles archived per
-unrestricted run (median ≥ {rule.count_min_median:g}); {rule.min_history} earlier runs needed. Authors completeness is shown, not judged.</p>
+<p class="muted" id="alert-rule">Alert rule (also marks a run <code>degraded</code> in the run report and makes <code>crawlall</code> exit 1),
+judged on each source's latest run once it has {rule.min_history} earlier ok or degraded runs:
+completeness of title, body, date or authors more than {rule.completeness_drop:.0%} points below its median over the last {rule.history_runs}
+runs (of at least {rule.min_articles} articles); or, after an unrestricted run, the articles published on the local day before it started
+fewer than {1 - rule.count_drop:.0%} of the median of the {rule.history_days} days before that day (median ≥ {rule.count_min_median:g}).</p>
 <h2>Sources</h2><div class="grid">{cards}</div>
 <h2>Syndication</h2>{_syndication(data['syndication'], charts)}
 <h2>Archive health</h2>{_health(data['health'])}

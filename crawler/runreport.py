@@ -15,11 +15,12 @@ command exit 1):
 - ``interrupted``: stopped by a signal (Ctrl-C, SIGTERM);
 - ``nothing_archived``: discovery showed new articles (at least ``NOTHING_ARCHIVED_MIN_NEW``,
   default 3, not counting copies and pages outside a rerun's window) but none was archived;
-- ``incomplete``: the share of archived articles with a title, body or date fell
-  below the source's ``min_completeness``;
-- ``degraded``: otherwise ok, but the source fell below its own recent median of completeness or
-  of articles archived (the drift rule, ``crawler/drift.py``; ``scrapy archive report`` shows the
-  same alerts);
+- ``incomplete``: found article URLs were never fetched, or the share of archived articles with a
+  title, body or date fell below the source's ``min_completeness``;
+- ``degraded``: ok, or ``incomplete`` only by that fixed floor, and the source fell below its own
+  recent median of completeness (title, body, date, authors) or of articles per local day (the drift
+  rule, ``crawler/drift.py``; ``scrapy archive report`` shows the same alerts; why it wins over the
+  floor: ``drift_judged``);
 - ``ok``.
 """
 
@@ -92,6 +93,7 @@ def build_row(spider, reason: str, stats: dict, now: datetime | None = None) -> 
         "completeness_title": (comp["title"] / n) if n else None,
         "completeness_body": (comp["body"] / n) if n else None,
         "completeness_date": (comp["date"] / n) if n else None,
+        "completeness_authors": (comp["authors"] / n) if n else None,
         "bytes_downloaded": stats.get("downloader/response_bytes", 0),
         "duration_s": round((now - spider.started_at).total_seconds(), 3),
         "publish_delay_s": getattr(getattr(spider.session, "run", None), "publish_delay_s", None),
@@ -118,14 +120,39 @@ def build_row(spider, reason: str, stats: dict, now: datetime | None = None) -> 
         notes.append(f"window {spider.since or '…'}..{spider.until or '…'}")
     row["notes"] = "; ".join(notes)
     history = getattr(spider.session, "recent_runs", None)  # not in distributed mode's aggregate
-    if row["status"] == STATUS_OK and history is not None and not spider.dry_run:
+    if drift_judged(row) and history is not None and not spider.dry_run:
         from crawler.drift import DEGRADED, DriftRule
 
-        alerts = DriftRule.from_settings(spider.crawler.settings).assess(history(spider.name), row)
+        rule = DriftRule.from_settings(spider.crawler.settings)
+        tz = getattr(spider, "tz", None) or spider.source.timezone
+        first, last = rule.count_days(row, tz)
+        counts = getattr(spider.session, "daily_counts", None)
+        daily = counts(spider.name, tz, first, last) if counts is not None else None
+        if daily is not None:  # this run's articles are not in the archive yet
+            for day, count in getattr(spider, "archived_days", {}).items():
+                if first <= day <= last:
+                    daily[day] = daily.get(day, 0) + count
+        alerts = rule.assess(history(spider.name), row, daily, tz)
         if alerts:
             row["status"] = DEGRADED
             row["notes"] = "; ".join(["degraded: " + ", ".join(map(str, alerts))] + ([row["notes"]] if row["notes"] else []))
+        elif daily is None and crawl_kind(row) != "restricted":
+            row["notes"] = "; ".join(x for x in (row["notes"], "daily count not judged: archive unreadable") if x)
     return row
+
+
+def drift_judged(row: dict) -> bool:
+    """Whether the drift rule may mark this run ``degraded``: it is ``ok``, or ``incomplete`` only
+    because a field fell below the source's fixed floor (``min_completeness``).
+
+    ``degraded`` wins over that ``incomplete``: when the source's own history shows it used to do
+    better, the run is a regression (a redesign, a block) and says so; a source that is always below
+    its floor, which the median cannot flag, stays ``incomplete``. Both exit 1, and the notes keep the
+    floor's finding. An ``incomplete`` for URLs never fetched is not overridden: the archive has a gap
+    a rerun must fill, and the drop the rule would see is that gap."""
+    if row["status"] == STATUS_OK:
+        return True
+    return row["status"] == "incomplete" and not (row.get("dropped") or {}).get("not_fetched")
 
 
 def evaluate(row: dict, reason: str, spider, stats: dict, min_sample: int) -> tuple[str, list[str]]:
@@ -159,8 +186,8 @@ def evaluate(row: dict, reason: str, spider, stats: dict, min_sample: int) -> tu
     n = spider.completeness.get("archived", 0)
     if status == STATUS_OK and n >= max(1, min_sample):
         low = []
-        for field in ("title", "body", "date"):
-            share, floor = row[f"completeness_{field}"], spider.source.completeness_floor(field)
+        for field in ("title", "body", "date", "authors"):  # authors: no floor unless a source declares one
+            share, floor = row.get(f"completeness_{field}"), spider.source.completeness_floor(field)
             if share is not None and share < floor:
                 low.append(f"{field} {share:.0%} < {floor:.0%}")
         if low:
@@ -217,13 +244,13 @@ def print_report(rows: list[dict], title: str, archive: str, log_path: str | Non
 
         table = Table(title=f"{title}: what each source did")
         for col in ("source", "status", "found", "archived", "duplicates", "not archived (why)", "requests",
-                    "article pages", "HTTP errors", "title/body/date"):
+                    "article pages", "HTTP errors", "title/body/date/authors"):
             table.add_column(col, justify="left" if col in ("source", "status", "not archived (why)",
                                                             "HTTP errors") else "right",
                              no_wrap=col in ("source", "status"))
         for row in rows:
-            comp = "/".join("-" if row[f"completeness_{f}"] is None else f"{row[f'completeness_{f}']:.0%}"
-                            for f in ("title", "body", "date"))
+            comp = "/".join("-" if row.get(f"completeness_{f}") is None else f"{row[f'completeness_{f}']:.0%}"
+                            for f in ("title", "body", "date", "authors"))
             style = "green" if row["status"] == STATUS_OK else "bold red"
             table.add_row(row["source"], f"[{style}]{row['status']}[/]", str(row["articles_found"]),
                           str(row["articles_archived"]), str(row["duplicates_skipped"]),

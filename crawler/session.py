@@ -17,7 +17,8 @@ from __future__ import annotations
 import logging
 import secrets
 import threading
-from datetime import datetime
+from datetime import date, datetime, time, timedelta, timezone
+from zoneinfo import ZoneInfo
 
 from crawler.recovery import complete_recovered as complete_recovered_seen
 from crawler.runkind import crawl_kind
@@ -27,7 +28,7 @@ from storage.seen import compact as compact_seen
 
 # what a spider reads of earlier runs when it opens: its last complete crawl, and the drift rule's history
 HISTORY_COLUMNS = ("run_id", "source", "started_at", "status", "dropped", "notes", "articles_archived",
-                   "completeness_title", "completeness_body", "completeness_date")
+                   "completeness_title", "completeness_body", "completeness_date", "completeness_authors")
 
 logger = logging.getLogger(__name__)
 
@@ -110,6 +111,7 @@ class ArchiveSession:
         self._last_cut_short: dict[str, datetime] = {}
         self._history: dict[str, list[dict]] = {}
         self._new_versions: dict[str, tuple[int, str]] = {}
+        self._published: tuple[datetime, dict[str, list[datetime]]] | None = None
 
     # ------------------------------------------------------------------ before a request
     def load_seen(self) -> None:
@@ -163,6 +165,43 @@ class ArchiveSession:
         """The ``runs`` rows of ``source`` before this run, oldest first (for the drift rule)."""
         self.last_full_run(source)
         return list(self._history.get(source, ()))
+
+    def daily_counts(self, source: str, tz, first: date, last: date) -> dict[date, int] | None:
+        """Articles of ``source`` the archive holds per local publication day (zone ``tz``) from
+        ``first`` to ``last``, before this run commits (for the drift rule's daily count); None when
+        the archive could not be read. One read per session: every source's recent publication times."""
+        zone = ZoneInfo(tz) if isinstance(tz, str) else tz
+        lo = datetime.combine(first - timedelta(days=1), time.min, timezone.utc)
+        hi = datetime.combine(last + timedelta(days=2), time.min, timezone.utc)
+        with _lock:
+            if self._published is None or self._published[0] > lo:
+                try:
+                    self._published = (lo, self._load_published(lo))
+                except Exception as exc:  # noqa: BLE001 - without it the count is not judged, which the notes say
+                    logger.warning("could not read the archive's recent articles for the drift rule: %s", exc)
+                    return None
+            times = self._published[1].get(source, ())
+        counts: dict[date, int] = {}
+        for when in times:
+            if lo <= when < hi:
+                day = when.astimezone(zone).date()
+                if first <= day <= last:
+                    counts[day] = counts.get(day, 0) + 1
+        return counts
+
+    def _load_published(self, lo: datetime) -> dict[str, list[datetime]]:
+        import pyarrow as pa
+        import pyarrow.dataset as pads
+
+        from storage.schema import TS
+
+        dataset = self.archive.arrow_dataset("articles", skip_corrupt=True)
+        table = dataset.to_table(columns=["source", "published_at"],
+                                 filter=pads.field("published_at") >= pa.scalar(lo, type=TS))
+        out: dict[str, list[datetime]] = {}
+        for source, when in zip(table.column("source").to_pylist(), table.column("published_at").to_pylist()):
+            out.setdefault(source, []).append(when)
+        return out
 
     def last_run_complete(self, source: str) -> bool:
         """True when ``source`` had a complete crawl and none cut short since: only then does a listing

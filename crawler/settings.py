@@ -115,13 +115,18 @@ COMPLETENESS_MIN_ARTICLES = 10
 # "archived nothing while discovery showed new articles" is judged from this many new URLs on
 # (one new URL that turns out to be a video page is not an alarm; three that all fail are).
 NOTHING_ARCHIVED_MIN_NEW = 3
-# The drift rule (crawler/drift.py): an otherwise ok source is `degraded` (exit code 1) when its
-# title/body/date completeness is DEGRADED_COMPLETENESS_DROP share points below its median over the
-# last DEGRADED_HISTORY_RUNS runs, or it archived less than (1 - DEGRADED_COUNT_DROP) times their median
-# (judged once the median is DEGRADED_COUNT_MIN_MEDIAN), with DEGRADED_MIN_HISTORY earlier runs at least.
+# The drift rule (crawler/drift.py), judged on a source's latest run once it has DEGRADED_MIN_HISTORY
+# earlier ok/degraded runs; a source it flags is `degraded` (exit code 1), which also wins over an
+# `incomplete` that only comes from the fixed min_completeness floor (crawler/runreport.drift_judged):
+# - completeness, per run: title/body/date/authors share DEGRADED_COMPLETENESS_DROP share points below
+#   its median over the last DEGRADED_HISTORY_RUNS runs (runs of COMPLETENESS_MIN_ARTICLES or more);
+# - count, per local day (the source's zone): after an unrestricted run, the articles published on the
+#   local day before the run started, below (1 - DEGRADED_COUNT_DROP) times the median count of the
+#   DEGRADED_HISTORY_DAYS days before that day; judged once that median is DEGRADED_COUNT_MIN_MEDIAN.
 DEGRADED_HISTORY_RUNS = 7
 DEGRADED_MIN_HISTORY = 3
 DEGRADED_COMPLETENESS_DROP = 0.2
+DEGRADED_HISTORY_DAYS = 7
 DEGRADED_COUNT_DROP = 0.5
 DEGRADED_COUNT_MIN_MEDIAN = 5
 # `crawlall` writes `scrapy archive report` here after each run (a path or s3:// URI; off when empty).

@@ -24,9 +24,9 @@ class CrawlRun:
     session: object = None          # the crawler.session.ArchiveSession, set by the extension
     wrap_claims: Callable | None = None   # distributed mode: wraps the session's claims (see ArchiveSession)
     summary: dict | None = None     # what the run's manifest records of this crawler, set when it closes
-    # article URL -> (has a title, has a body, is dated), noted by the dedupe step for each page it
-    # lets through; the spider counts them for the pages that end archived (completeness)
-    fields: dict[str, tuple[bool, bool, bool]] = field(default_factory=dict)
+    # article URL -> (has a title, has a body, is dated, has an author), noted by the dedupe step for
+    # each page it lets through; the spider counts them for the pages that end archived (completeness)
+    fields: dict[str, tuple[bool, bool, bool, bool]] = field(default_factory=dict)
 
 
 def crawl_run(crawler) -> CrawlRun:

@@ -59,7 +59,7 @@ class DedupePipeline:
         self.source = source
         self.session = session
         self.stats = stats
-        self.fields = fields if fields is not None else {}  # URL -> (title, body, dated) of pages let through
+        self.fields = fields if fields is not None else {}  # URL -> (title, body, dated, authors) of pages let through
 
     @classmethod
     def from_crawler(cls, crawler):
@@ -100,4 +100,5 @@ class DedupePipeline:
     def _note_fields(self, item) -> None:
         """For the run report's completeness: what the spider counts if this page ends archived."""
         self.fields[item["url"]] = (bool((item.get("title") or "").strip()), bool((item.get("body") or "").strip()),
-                                    item.get("published_at") is not None)
+                                    item.get("published_at") is not None,
+                                    any((a or "").strip() for a in item.get("authors") or ()))

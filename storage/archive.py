@@ -24,7 +24,7 @@ from .state import DedupeState
 log = logging.getLogger(__name__)
 
 DATASETS = tuple(SCHEMAS)
-_DUCK_TYPES = {"int16": "SMALLINT", "string": "VARCHAR", "date32[day]": "DATE"}  # types of ADDED_COLUMNS
+_DUCK_TYPES = {"int16": "SMALLINT", "string": "VARCHAR", "date32[day]": "DATE", "double": "DOUBLE"}  # types of ADDED_COLUMNS
 DEFAULT_JOURNAL_ROOT = "~/.cache/newsarchive/journal"
 VERIFY_KEY = "_state/verify.json"
 RUN_LOG_PREFIX = "runs/_logs/"  # a crawl's log: runs/_logs/<run_id>.log

@@ -46,7 +46,8 @@ ARTICLE_SCHEMA = pa.schema(
 )
 
 # Columns added after the first files were written: a file without them still reads, with nulls.
-ADDED_COLUMNS = {"articles": ("published_at_offset", "published_at_precision", "published_date")}
+ADDED_COLUMNS = {"articles": ("published_at_offset", "published_at_precision", "published_date"),
+                 "runs": ("completeness_authors",)}
 
 DUPLICATE_SCHEMA = pa.schema(
     [
@@ -101,6 +102,8 @@ RUN_SCHEMA = pa.schema(
         pa.field("publish_delay_s", pa.float64()),  # how late the archive answered, if it was down
         pa.field("crawler_version", pa.string()),
         pa.field("notes", pa.string()),
+        # added by issue 15 (runs rows written before lack it; readers fill nulls, see ADDED_COLUMNS)
+        pa.field("completeness_authors", pa.float64()),  # share of archived articles with an author
     ]
 )
 

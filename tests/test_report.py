@@ -1,12 +1,17 @@
-"""`scrapy archive report` on real archives, opened in a real headless Chromium.
+"""`scrapy archive report` on real archives, opened in a real headless Chromium, and the drift rule
+end to end: a source whose pages lose their date is `degraded` in the run report, `crawlall` exits 1,
+the page shows the alert.
 
-Two archives, crawled from the demo sites in five backfill windows (``-a since/until``: five runs, each
-archiving new articles, as nightly runs would): the demo archive (its last run writes the page through
-``ARCHIVE_REPORT``), and the same first four runs followed by one against a server whose portal pages
-lost their date line (the ``undated`` fault: a redesign). One drifted run, not two: undated pages pass
-every window, so the first run without dates archives all the portal's remaining articles. Each page is served from a local HTTP
-server that logs every request, loaded by Chromium (``make test`` installs Debian's ``chromium``), and the
-DOM it built is checked: a chart per source, the drift alert where it belongs, no request but the page.
+Two archives, crawled from the demo sites (real `scrapy crawlall` subprocesses against demo servers on
+127.0.0.1). The demo archive: five backfill windows (``-a since/until``: five runs, each archiving new
+articles, as nightly runs would; its last run writes the page through ``ARCHIVE_REPORT``). The drift
+archive: the same first three runs, then the last two against a server whose portal pages lost their
+date line (the ``undated`` fault: a redesign): the fourth window, capped by ``-a max_articles`` (undated
+pages pass every window, so without a cap the first run without dates would archive all the portal's
+remaining articles and leave the next run nothing to judge; the cap holds the other sources short too),
+then an unrestricted run, as a nightly crawl is, that archives the rest and writes the page. Each page is served from a local HTTP server that
+logs every request, loaded by Chromium (``make test`` installs Debian's ``chromium``), and the DOM it
+built is checked: a chart per source, the drift alert where it belongs, no request but the page.
 """
 
 from __future__ import annotations
@@ -23,12 +28,12 @@ import lxml.html
 import pytest
 
 from crawler.demo.server import DemoServer
-from crawler.drift import DriftRule
-from tests._ops import DEMO, FAST, run_rows, scrapy, scrapy_popen
+from tests._ops import DEMO, FAST, run_id_of, run_rows, scrapy, scrapy_popen
 
 pytestmark = pytest.mark.xdist_group("report")
 PORTAL = "demo_binhduong_portal"
 SETTINGS = ["-s", "COMPLETENESS_MIN_ARTICLES=5"]  # a window holds ~11 portal articles
+DRIFT_CAP = 8  # article requests per source in the first drifted run
 
 
 def chromium_binary() -> str | None:
@@ -54,27 +59,39 @@ def archives(tmp_path_factory):
     demo, drift = root / "demo" / "archive", root / "drift" / "archive"
     with DemoServer() as good, DemoServer(faults=("undated",)) as bad:
         spans = windows(good.world)
-        for window in spans[:-1]:
+        for window in spans[:3]:
             done = crawl_window(demo, good.base_url, window)
             assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
         shutil.copytree(demo, drift)
         verified = scrapy("archive", "verify", archive=demo, base_url=None)
         assert verified.returncode == 0, verified.stdout
-        page = root / "demo" / "site" / "report.html"
-        procs = {"demo": crawl_window(demo, good.base_url, spans[-1], "-s", f"ARCHIVE_REPORT={page}",
-                                      "-s", "ARCHIVE_REPORT_DAYS=120", popen=True),
-                 "drift": crawl_window(drift, bad.base_url, spans[-1], popen=True)}  # side by side
-        results = {}
-        for name, proc in procs.items():
-            out, err = proc.communicate(timeout=240)
-            results[name] = (proc.returncode, out, err)
-        assert results["demo"][0] == 0, results["demo"][1][-3000:] + results["demo"][2][-3000:]
+        page, crawl_page = root / "demo" / "site" / "report.html", root / "drift" / "crawl" / "report.html"
+        stages = [  # demo and drift side by side, one stage after the other
+            lambda: {"demo": crawl_window(demo, good.base_url, spans[3], popen=True),
+                     "drift": crawl_window(drift, bad.base_url, spans[3], "-a", f"max_articles={DRIFT_CAP}",
+                                           popen=True)},
+            lambda: {"demo": crawl_window(demo, good.base_url, spans[4], "-s", f"ARCHIVE_REPORT={page}",
+                                          "-s", "ARCHIVE_REPORT_DAYS=120", popen=True),
+                     "drift": scrapy_popen("crawlall", "--sources", "demo_*", *FAST, *SETTINGS, "-s",
+                                           f"ARCHIVE_REPORT={crawl_page}", "-s", "ARCHIVE_REPORT_DAYS=120",
+                                           archive=drift, base_url=bad.base_url)},  # unrestricted: nightly
+        ]
+        drift_crawls = []
+        for stage in stages:
+            results = {}
+            for name, proc in stage().items():
+                out, err = proc.communicate(timeout=240)
+                results[name] = (proc.returncode, out, err)
+            assert results["demo"][0] == 0, results["demo"][1][-3000:] + results["demo"][2][-3000:]
+            drift_crawls.append((*results["drift"], run_id_of(results["drift"][1])))
+        demo_crawl = results["demo"]
         drift_page = root / "drift" / "site" / "report.html"
         drawn = scrapy("archive", "report", "--out", str(drift_page), "--days", "120", *SETTINGS,
                        archive=drift, base_url=None, TZ="Pacific/Kiritimati")
         assert drawn.returncode == 0, drawn.stdout + drawn.stderr
         return {"demo": demo, "drift": drift, "demo_page": page, "drift_page": drift_page, "world": good.world,
-                "demo_crawl": results["demo"], "drift_crawl": results["drift"], "drift_report": drawn.stdout}
+                "demo_crawl": demo_crawl, "drift_crawls": drift_crawls, "drift_crawl_page": crawl_page,
+                "drift_report": drawn.stdout}
 
 
 class _Logged(SimpleHTTPRequestHandler):
@@ -148,12 +165,40 @@ def test_demo_report_draws_every_source_and_no_alert(archives, tmp_path):
     assert "18 copies" in dom.xpath('string(//h3[contains(., "Who copies whom")])')
 
 
+def test_source_that_lost_its_dates_is_degraded_end_to_end(archives):
+    """Both runs after the redesign: the portal is `degraded` (its date completeness fell from its median
+    of 100% to 0%), not `incomplete`, though 0% is also below its fixed floor of 90%: the drift rule wins
+    over the floor (crawler/runreport.drift_judged); `crawlall` exits 1 and names it; the others are ok."""
+    for code, out, err, run_id in archives["drift_crawls"]:
+        rows = run_rows(archives["drift"], run_id)
+        portal = rows[PORTAL]
+        assert code == 1, out[-3000:] + err[-3000:]
+        assert portal["status"] == "degraded", portal
+        assert portal["articles_archived"] >= 5 and portal["completeness_date"] == 0
+        assert portal["notes"].startswith("degraded: date completeness 0% < 80% (median 100% of the last ")
+        assert "completeness date 0% < 90%" in portal["notes"]  # the fixed floor's finding is kept
+        assert "daily count not judged" not in portal["notes"]  # the archive's articles per day were read
+        assert all(rows[s]["status"] == "ok" for s in DEMO if s != PORTAL), {s: rows[s]["notes"] for s in rows}
+        assert f"{PORTAL}: DEGRADED" in out
+        assert f"NOT OK: {PORTAL}\n" in out
+        # authors completeness is recorded (null only where nothing was archived: the cap may leave a source none)
+        assert all((r["completeness_authors"] is None) == (r["articles_archived"] == 0) for r in rows.values())
+        assert portal["completeness_authors"] == 1.0  # the redesign lost the date line, not the bylines
+    first, last = archives["drift_crawls"]
+    assert "window " in run_rows(archives["drift"], first[3])[PORTAL]["notes"]
+    assert "window " not in run_rows(archives["drift"], last[3])[PORTAL]["notes"]  # the nightly kind of run
+    # the page the nightly crawl wrote through ARCHIVE_REPORT carries the alert in its HTML
+    code, out, err, _ = last
+    assert f"report: {archives['drift_crawl_page']}" in out, out[-2000:] + err[-2000:]
+    page = lxml.html.parse(str(archives["drift_crawl_page"])).getroot()
+    alerts = page.xpath('//div[contains(@class, "alert")][@data-metric]')
+    assert [(a.get("data-source"), a.get("data-metric")) for a in alerts] == [(PORTAL, "date")]
+    assert PORTAL in page.xpath('string(//*[@id="degraded-sources"])')
+    statuses = page.xpath(f'//section[@data-source="{PORTAL}"]//table//tr/td[2]/text()')
+    assert statuses[:2] == ["degraded", "degraded"] and set(statuses[2:]) == {"ok"}
+
+
 def test_drift_report_alerts_on_the_source_that_lost_its_dates(archives, tmp_path):
-    code, out, err = archives["drift_crawl"]
-    rows = run_rows(archives["drift"])
-    assert code == 1 and rows[PORTAL]["status"] == "incomplete", out[-2000:]  # the fixed floor speaks first
-    assert rows[PORTAL]["completeness_date"] == 0
-    assert all(rows[s]["status"] == "ok" for s in DEMO if s != PORTAL)
     dom, requests = open_in_chromium(archives["drift_page"], tmp_path / "profile", tmp_path / "report-drift.png")
     print(f"screenshot: {tmp_path / 'report-drift.png'}")
     check_page(dom, requests, archives["drift_page"], DEMO)
@@ -161,24 +206,7 @@ def test_drift_report_alerts_on_the_source_that_lost_its_dates(archives, tmp_pat
     assert [(a.get("data-source"), a.get("data-metric")) for a in alerts] == [(PORTAL, "date")]
     assert "date completeness 0%" in alerts[0].text_content()
     assert PORTAL in dom.xpath('string(//*[@id="degraded-sources"])')
+    assert f"degraded: {PORTAL}" in archives["drift_report"]
     # the window ends on the archive's latest publication day, whatever the machine's zone (TZ was set)
     last = max(a.published_local.date() for a in archives["world"].expected())
     assert f".. {last} (120 days" in dom.xpath("string(//header)")
-
-
-def test_degraded_rule_on_runs_rows():
-    """The rule itself, on the rows a run report writes: a count or completeness drop below the median."""
-    rule = DriftRule()
-    base = {"source": "s", "status": "ok", "notes": "", "completeness_title": 1.0, "completeness_body": 1.0,
-            "completeness_date": 1.0, "articles_archived": 20}
-    earlier = [dict(base, run_id=f"r{i}") for i in range(4)]
-    assert rule.assess(earlier, dict(base, run_id="now")) == []
-    assert rule.assess(earlier[:2], dict(base, run_id="now", articles_archived=2)) == []  # too little history
-    [count] = rule.assess(earlier, dict(base, run_id="now", articles_archived=9))
-    assert (count.metric, count.median, count.threshold) == ("count", 20, 10)
-    [date] = rule.assess(earlier, dict(base, run_id="now", completeness_date=0.75))
-    assert date.metric == "date" and "75% < 80%" in str(date)
-    windowed = dict(base, run_id="now", articles_archived=9, notes="window 2026-09-01..2026-09-30")
-    assert rule.assess(earlier, windowed) == []  # a backfill's count is not the site's output
-    failed = [dict(r, status="failed", articles_archived=0) for r in earlier]
-    assert rule.assess(failed, dict(base, run_id="now", articles_archived=1)) == []

@@ -33,7 +33,8 @@ EXIT_OK, EXIT_SOURCE, EXIT_USAGE, EXIT_LOCKED, EXIT_ARCHIVE = 0, 1, 2, 3, 4
 EXIT_CODES = {
     EXIT_OK: "every source ok",
     EXIT_SOURCE: "a source failed, was interrupted, archived nothing new while it announced new articles, "
-                 "or fell below its completeness threshold (see the report)",
+                 "fell below its completeness threshold, or was degraded: below its own recent median "
+                 "(the drift rule; see the report)",
     EXIT_USAGE: "bad command line or configuration (unknown source, malformed -a argument, bad ARCHIVE_URI); "
                 "nothing was crawled",
     EXIT_LOCKED: "another crawl holds the archive's lock; nothing was crawled",
@@ -227,7 +228,7 @@ def _not_started(name: str, run_id: str, state: str | None) -> dict:
     return {"run_id": run_id, "source": name, "started_at": now, "finished_at": now, "status": "failed",
             "requests": 0, "article_pages_fetched": 0, "articles_found": 0, "articles_archived": 0,
             "duplicates_skipped": 0, "dropped": {}, "http_errors": {}, "completeness_title": None,
-            "completeness_body": None, "completeness_date": None, "bytes_downloaded": 0, "duration_s": 0.0,
+            "completeness_body": None, "completeness_date": None, "completeness_authors": None, "bytes_downloaded": 0, "duration_s": 0.0,
             "publish_delay_s": None, "crawler_version": None,
             "notes": "the spider did not " + ("finish" if state else "start") + " (see the log)"}
 

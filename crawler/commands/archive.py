@@ -154,7 +154,10 @@ class Report:
         from crawler.drift import DriftRule
 
         settings = getattr(opts, "settings", None)
-        rule = DriftRule.from_settings(settings) if settings is not None else None
+        try:
+            rule = DriftRule.from_settings(settings) if settings is not None else None
+        except ValueError as exc:
+            raise UsageError(str(exc)) from None
         done = write(archive, opts.out, days=opts.days, end=opts.end, rule=rule)
         print(f"wrote {done['path']}: {done['bytes'] / 1e6:.1f} MB, {done['sources']} sources, "
               f"{done['total_s']:.2f}s" + (f"; degraded: {', '.join(done['degraded'])}" if done["degraded"] else ""))

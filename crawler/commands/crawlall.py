@@ -63,9 +63,11 @@ class Command(BaseRunSpiderCommand):
     def run(self, args, opts):
         if args:
             raise UsageError("crawlall takes no positional arguments; use --sources a,b")
+        from crawler.drift import DriftRule
         from crawler.sources import source_names
 
         try:
+            DriftRule.from_settings(self.settings)  # DEGRADED_* out of range: say so before crawling
             names = select_sources(source_names(), opts.sources, opts.exclude, self.settings.get("DEMO_BASE_URL"))
         except ValueError as exc:
             error(str(exc))

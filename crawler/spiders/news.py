@@ -72,7 +72,8 @@ class NewsSpider(Outcomes, scrapy.Spider):
         self.found: dict[str, str] = {}            # canonical URL -> how it was discovered
         self.outcome: dict[str, str] = {}          # canonical URL -> its one outcome
         self.outcomes: Counter = Counter()
-        self.completeness: Counter = Counter()     # archived, title, body, date
+        self.completeness: Counter = Counter()     # archived, title, body, date, authors
+        self.archived_days: Counter = Counter()    # local publication day -> articles this run archived
         self.discovery: Counter = Counter()        # requested, ok, failed, failed/<reason>
         self.events: Counter = Counter()           # notable things for the report's notes
         self._listing_pages: dict[int, dict] = {}

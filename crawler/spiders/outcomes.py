@@ -42,8 +42,11 @@ class Outcomes:
         flags = self.run.fields.pop(found, None)  # noted by the dedupe step
         if flags is not None:
             self.completeness["archived"] += 1
-            for name, ok in zip(("title", "body", "date"), flags):
+            for name, ok in zip(("title", "body", "date", "authors"), flags):
                 self.completeness[name] += int(ok)
+            day = self._day(published)
+            if day is not None:  # the drift rule's daily count: articles per local publication day
+                self.archived_days[day] += 1
         urls = self._fetched_urls(response.request, response)
         if isinstance(item, dict) and item.get("canonical_url"):
             urls.append(item["canonical_url"])
