@@ -22,6 +22,11 @@ ARCHIVE_URI = os.environ.get("ARCHIVE_URI", "archive")
 ARCHIVE_JOURNAL_DIR = os.environ.get("ARCHIVE_JOURNAL_DIR", "")
 # Publish a Parquet file every N accepted articles (and at the end of the run).
 ARCHIVE_FLUSH_ITEMS = 5000
+# Group commit of the journal (docs/STORAGE.md): an accepted row is acknowledged (its item goes on)
+# once the batch holding it is fsynced; a batch is fsynced when this many rows wait or this many
+# milliseconds after its first row, whichever comes first. 1 row: an fsync per row.
+JOURNAL_GROUP_ROWS = 100
+JOURNAL_GROUP_MS = 5
 
 # The demo sources (`demo_*`) read their server's address from here.
 DEMO_BASE_URL = os.environ.get("DEMO_BASE_URL", "")

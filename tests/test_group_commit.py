@@ -222,3 +222,58 @@ def test_a_run_closed_with_rows_waiting_journals_them_for_recovery(tmp_path):
 def test_run_refuses_bad_group_options_at_open(tmp_path):
     with pytest.raises(ArchiveConfigError, match="journal group rows"):
         open_archive(str(tmp_path / "arc"), journal_group_rows=0)
+
+
+def test_settings_are_checked_when_the_crawl_opens_the_archive(tmp_path):
+    from scrapy.settings import Settings
+
+    from crawler.session import journal_group
+
+    assert journal_group(Settings({"JOURNAL_GROUP_ROWS": "64", "JOURNAL_GROUP_MS": "2.5"})) == (64, 2.5)
+    assert journal_group(Settings({})) == (100, 5.0)
+    with pytest.raises(ArchiveConfigError, match=r"JOURNAL_GROUP_ROWS='many': must be a whole number"):
+        journal_group(Settings({"JOURNAL_GROUP_ROWS": "many"}))
+    with pytest.raises(ArchiveConfigError, match=r"JOURNAL_GROUP_MS='-3': must be a number of milliseconds"):
+        journal_group(Settings({"JOURNAL_GROUP_MS": "-3"}))
+
+
+class _Stats:
+    def __init__(self):
+        self.values: dict = {}
+
+    def inc_value(self, key, n=1):
+        self.values[key] = self.values.get(key, 0) + n
+
+
+def test_archive_step_waits_for_its_batch_and_fails_when_it_cannot_be_fsynced(tmp_path, monkeypatch):
+    from pipelines.archive import ArchivePipeline
+
+    archive = open_archive(str(tmp_path / "arc"), journal_dir=tmp_path / "journal", journal_group_rows=3,
+                           journal_group_ms=50)
+    run = archive.begin_run(RUN_ID)
+    session = type("S", (), {"run": run, "accept_grouped": lambda self, d, r: run.accept_grouped(d, r)})()
+    source = type("Src", (), {"region": "vn", "country": "VN", "language": "vi"})()
+    stats = _Stats()
+    step = ArchivePipeline(source, session, stats)
+
+    def item(i):
+        row = make_item(i)
+        return {**row, "fetched_at": row["crawled_at"]}
+
+    async def three():
+        return await asyncio.gather(*(step.process_item(item(i)) for i in range(3)))
+
+    spy = FsyncSpy(monkeypatch)
+    rows = asyncio.run(three())
+    assert [r["url"] for r in rows] == [item(i)["url"] for i in range(3)]
+    assert spy.calls == 1 and stats.values["archive/articles_accepted"] == 3 and run.pending_rows == 3
+
+    spy.fail = True
+    with pytest.raises(NotDurable):
+        asyncio.run(step.process_item(item(5)))
+    assert stats.values["archive/journal_failed"] == 1 and stats.values["archive/articles_accepted"] == 3
+    spy.fail = False
+    run.commit({})
+    run.close()
+    published = open_archive(str(tmp_path / "arc")).read_table("articles").to_pylist()
+    assert sorted(r["url"] for r in published) == sorted(item(i)["url"] for i in range(3))
