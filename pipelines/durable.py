@@ -29,6 +29,17 @@ def _wake(waiter) -> None:
         waiter.set_result(None)
 
 
+def _call_in_reactor(fn, *args) -> None:
+    from twisted.internet import reactor
+
+    reactor.callFromThread(fn, *args)
+
+
+def _fire(waiter) -> None:
+    if not waiter.called:  # (a Deferred cancelled meanwhile)
+        waiter.callback(None)
+
+
 async def durable(ticket: Future, stats=None) -> None:
     """Return once ``ticket``'s rows are durable; raise ``NotDurable`` (counted) if they cannot be."""
     if not ticket.done():
@@ -37,11 +48,10 @@ async def durable(ticket: Future, stats=None) -> None:
             waiter = loop.create_future()
             ticket.add_done_callback(lambda _: loop.call_soon_threadsafe(_wake, waiter))
         else:
-            from twisted.internet import reactor
             from twisted.internet.defer import Deferred
 
             waiter = Deferred()
-            ticket.add_done_callback(lambda _: reactor.callFromThread(waiter.callback, None))
+            ticket.add_done_callback(lambda _: _call_in_reactor(_fire, waiter))
         await waiter
     try:
         ticket.result()

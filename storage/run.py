@@ -20,10 +20,9 @@ import json
 import logging
 import threading
 import time
+from concurrent.futures import Future
 from datetime import datetime
 from pathlib import Path
-
-from concurrent.futures import Future
 
 from . import clock, groupcommit, publish, recovered
 from .errors import ArchiveError, InvalidRow, StoreUnavailable

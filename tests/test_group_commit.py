@@ -277,3 +277,26 @@ def test_archive_step_waits_for_its_batch_and_fails_when_it_cannot_be_fsynced(tm
     run.close()
     published = open_archive(str(tmp_path / "arc")).read_table("articles").to_pylist()
     assert sorted(r["url"] for r in published) == sorted(item(i)["url"] for i in range(3))
+
+
+def test_durable_outside_asyncio_waits_through_a_deferred_fired_in_the_reactor_thread(monkeypatch):
+    from concurrent.futures import Future
+
+    from twisted.internet.defer import Deferred
+
+    from pipelines import durable as durable_mod
+
+    calls = []
+    monkeypatch.setattr(durable_mod, "_call_in_reactor", lambda fn, *args: calls.append((fn, args)))
+    stats = _Stats()
+    ok, bad = Future(), Future()
+    waits = [Deferred.fromCoroutine(durable_mod.durable(t, stats)) for t in (ok, bad)]
+    failures = []
+    waits[1].addErrback(lambda f: failures.append(f.value))
+    ok.set_result(None)
+    bad.set_exception(NotDurable("j", 2, OSError(errno.EIO, "Input/output error")))
+    assert not any(w.called for w in waits) and len(calls) == 2  # not in the committer's thread
+    for fn, args in calls:  # the reactor thread
+        fn(*args)
+    assert waits[0].called and waits[0].result is None
+    assert isinstance(failures[0], NotDurable) and stats.values == {"archive/journal_failed": 1}
