@@ -403,9 +403,9 @@ def test_politeness_holds_for_all_workers_together(demo_server, redis_server, ba
         seen[shared] = request_rate(demo_server.request_times[start:])
         assert_same_archive(read_rows(str(tmp_path / f"archive{shared}"), "articles"), baseline[0],
                             story_groups(world))
-    print("requests, busiest second, span s (shared pace on, off):", seen)
+    print("requests, requests/s in the busiest 3 s, span s (shared pace on, off):", seen)
     (n_on, peak_on, span_on), (_, peak_off, _) = seen[1], seen[0]
-    assert n_on > 200 and peak_on <= 13, seen  # 1 / 0.1 s, and a little slack for timing
+    assert n_on > 200 and peak_on <= 12, seen  # 1 / 0.1 s, and a little slack for timing
     assert n_on / span_on <= 11, seen
     assert peak_off > 1.5 * peak_on, seen  # each worker paced alone: up to three times as many
 

@@ -62,7 +62,7 @@ def test_sources_on_one_host_share_its_pace(demo_server, tmp_path):
         assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
         seen[shared] = request_rate(demo_server.request_times[start:])
         assert len(rows(archive, "articles")) == 175
-    print("requests, busiest second, span s (shared pace on, off):", seen)
+    print("requests, requests/s in the busiest 3 s, span s (shared pace on, off):", seen)
     (n_on, peak_on, span_on), (_, peak_off, _) = seen[1], seen[0]
-    assert n_on > 200 and peak_on <= 12 and n_on / span_on <= 11, seen
+    assert n_on > 200 and peak_on <= 11.5 and n_on / span_on <= 11, seen
     assert peak_off > 1.5 * peak_on, seen  # what the shared pace prevents

@@ -10,6 +10,8 @@ the request reaches the downloader:
   further; the delay is the crawler's slot delay for the site (the download delay, or
   AutoThrottle's current one), so a site gets at most one request per delay on average, whichever
   sources ask;
+- a request whose wait ended more than half a delay late (the process stalled, so the requests
+  reserved after it may be waking with it) takes a new turn, at most twice (``pacing/late_reserved``);
 - a 429 or 503 with ``Retry-After`` (at most ``RETRY_AFTER_MAX``) pushes the site's next free time
   that far, so every crawler waits, not only the one that was told.
 
@@ -31,6 +33,7 @@ from scrapy.utils.httpobj import urlparse_cached
 from crawler.middlewares.retry import retry_after_seconds
 
 PAUSE_STATUSES = (429, 503)
+LATE_RESERVES = 2  # new turns a request takes when its wait ended over half a delay late
 
 
 class LocalPace:
@@ -85,12 +88,22 @@ class SitePacingMiddleware:
         delay = self._delay(request)
         if delay <= 0:
             return None
-        wait = self.pace.reserve(urlparse_cached(request).netloc, delay)
-        if wait and wait > 0:
-            stats = self.crawler.stats
+        site = urlparse_cached(request).netloc
+        stats = self.crawler.stats
+        for _ in range(1 + LATE_RESERVES):
+            wait = self.pace.reserve(site, delay)
+            if not wait or wait <= 0:
+                return None
             stats.inc_value("pacing/waits")
             stats.inc_value("pacing/waited_ms", int(wait * 1000))
+            due = time.monotonic() + wait
             await sleep(wait)
+            # Woken late (the process stalled): the requests reserved after this one may be waking
+            # with it, and going together they would reach the site in a burst. Take a new turn
+            # at the end of the site's queue instead, at most LATE_RESERVES times.
+            if time.monotonic() - due <= delay / 2:
+                return None
+            stats.inc_value("pacing/late_reserved")
         return None
 
     def process_response(self, request, response, spider=None):
