@@ -42,13 +42,11 @@ DISTRIBUTED = os.environ.get("DISTRIBUTED", "0")
 REDIS_URL = os.environ.get("REDIS_URL", "")
 
 # ---------------------------------------------------------------- pipeline
+# Decode, extract, clean, dates, validate, window and dedupe's ids run as one entry (one task per
+# item: pipelines/page.py); each is also an item pipeline of its own (pipelines.decode.DecodePipeline
+# ... pipelines.window.WindowPipeline), for a project that wants to put a step of its own between them.
 ITEM_PIPELINES = {
-    "pipelines.decode.DecodePipeline": 100,
-    "pipelines.extract.ExtractPipeline": 200,
-    "pipelines.clean.CleanPipeline": 300,
-    "pipelines.dates.DatesPipeline": 400,
-    "pipelines.validate.ValidatePipeline": 500,
-    "pipelines.window.WindowPipeline": 550,
+    "pipelines.page.PagePipeline": 100,
     "pipelines.dedupe.DedupePipeline": 600,
     "pipelines.neardup.NearDupPipeline": 650,
     "pipelines.archive.ArchivePipeline": 900,

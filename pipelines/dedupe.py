@@ -70,7 +70,8 @@ class DedupePipeline:
 
     async def process_item(self, item):
         session = self.session
-        identify(item, self.source)
+        if "content_hash" not in item:  # not identified by pipelines.page.PagePipeline
+            identify(item, self.source)
         stats = self.stats
         if item.get("force"):
             previous = session.latest_version(self.source.name, item["article_id"])
