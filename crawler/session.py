@@ -17,6 +17,7 @@ from __future__ import annotations
 import logging
 import secrets
 import threading
+from concurrent.futures import Future
 from datetime import date, datetime, time, timedelta, timezone
 from zoneinfo import ZoneInfo
 
@@ -80,7 +81,8 @@ class _DryClaims:
 
 class ArchiveSession:
     def __init__(self, uri: str, run_id: str, journal_dir: str | None, dry_run: bool,
-                 retry_failed_after: float = 6 * 3600, max_failed_attempts: int = 5):
+                 retry_failed_after: float = 6 * 3600, max_failed_attempts: int = 5,
+                 journal_group: tuple[int, float] | None = None):
         from storage import (
             open_archive,  # storage is imported only when a crawl opens the archive
         )
@@ -88,7 +90,9 @@ class ArchiveSession:
         self.uri = uri
         self.run_id = run_id
         self.dry_run = dry_run
-        self.archive = open_archive(uri)
+        rows, ms = journal_group or (None, None)
+        group = {} if journal_group is None else {"journal_group_rows": rows, "journal_group_ms": ms}
+        self.archive = open_archive(uri, **group)
         self.state = self.archive.dedupe_state()
         if dry_run:
             self.run = None
@@ -224,8 +228,18 @@ class ArchiveSession:
                 self._claims_wrapped = True
 
     def accept(self, dataset: str, row: dict) -> None:
+        """Journal ``row``; durable when this returns (one fsync, in the caller's thread)."""
         if self.run is not None:
             self.run.accept(dataset, row)
+
+    def accept_grouped(self, dataset: str, row: dict) -> Future:
+        """Queue ``row`` for the journal's next group commit: the future is done once it is durable
+        (``JOURNAL_GROUP_ROWS`` / ``JOURNAL_GROUP_MS``; storage/groupcommit.py). A dry run: done at once."""
+        if self.run is not None:
+            return self.run.accept_grouped(dataset, row)
+        done: Future = Future()
+        done.set_result(None)
+        return done
 
     def latest_version(self, source: str, article_id: str) -> tuple[int, str] | None:
         """``(version, content_hash)`` of the newest archived copy of ``article_id``, or None."""
@@ -266,8 +280,33 @@ class ArchiveSession:
             self.run.accept("runs", row)
 
 
+def journal_group(settings) -> tuple[int, float]:
+    """``(JOURNAL_GROUP_ROWS, JOURNAL_GROUP_MS)``, checked: a bad value is an ``ArchiveConfigError``
+    naming the setting, raised before the crawl opens anything."""
+    from storage import ArchiveConfigError
+    from storage.groupcommit import DEFAULT_MS, DEFAULT_ROWS, MAX_MS, MAX_ROWS, check
+
+    raw_rows, raw_ms = settings.get("JOURNAL_GROUP_ROWS", DEFAULT_ROWS), settings.get("JOURNAL_GROUP_MS", DEFAULT_MS)
+    try:
+        rows = int(str(raw_rows).strip()) if not isinstance(raw_rows, (int, float)) else raw_rows
+        if isinstance(rows, float) and rows.is_integer():
+            rows = int(rows)
+        check(rows, DEFAULT_MS)
+    except (ValueError, ArchiveConfigError):
+        raise ArchiveConfigError(f"JOURNAL_GROUP_ROWS={raw_rows!r}: must be a whole number of rows from 1 to "
+                                 f"{MAX_ROWS} (1: an fsync per row)") from None
+    try:
+        ms = float(str(raw_ms).strip()) if not isinstance(raw_ms, (int, float)) else raw_ms
+        check(rows, ms)
+    except (ValueError, ArchiveConfigError):
+        raise ArchiveConfigError(f"JOURNAL_GROUP_MS={raw_ms!r}: must be a number of milliseconds from 0 to "
+                                 f"{MAX_MS:g} (0: no wait, a batch is what arrived during the last fsync)") from None
+    return rows, float(ms)
+
+
 def acquire(settings, dry_run: bool = False) -> ArchiveSession:
     uri = archive_uri(settings)
+    group = journal_group(settings)
     run_id = settings.get("RUN_ID") or process_run_id()
     key = (uri, run_id, bool(dry_run))
     with _lock:
@@ -277,6 +316,7 @@ def acquire(settings, dry_run: bool = False) -> ArchiveSession:
                 uri, run_id, settings.get("ARCHIVE_JOURNAL_DIR"), bool(dry_run),
                 retry_failed_after=settings.getfloat("SEEN_RETRY_FAILED_AFTER", 6 * 3600),
                 max_failed_attempts=settings.getint("SEEN_MAX_FAILED_ATTEMPTS", 5),
+                journal_group=group,
             )
             session.seen_compact_files = settings.getint("SEEN_COMPACT_FILES", 50)
             _sessions[key] = session

@@ -1,7 +1,11 @@
 """Hand each accepted article to the archive (``storage/``) as one row.
 
-The row is journaled before ``process_item`` returns, so an article the crawl
-accepted survives a kill; publishing to Parquet and the run's manifest happen in
+``process_item`` finishes only once the row is durable in the run's journal, so an
+article the crawl accepted survives a kill: the row joins the journal's next group
+commit (one fsync per ``JOURNAL_GROUP_ROWS`` rows or ``JOURNAL_GROUP_MS``, in
+storage's own thread) and the item waits for it without blocking the reactor. A
+batch that cannot be fsynced fails its items (``NotDurable``, counted in
+``archive/journal_failed``). Publishing to Parquet and the run's manifest happen in
 the storage layer (every ``ARCHIVE_FLUSH_ITEMS`` rows and when the run ends).
 """
 
@@ -10,6 +14,7 @@ from __future__ import annotations
 import json
 import logging
 
+from pipelines.durable import durable
 from storage.schema import ARTICLE_SCHEMA
 
 logger = logging.getLogger(__name__)
@@ -44,7 +49,7 @@ class ArchivePipeline:
         return cls(run.source, run.session, crawler.stats, crawler.settings.getint("ARCHIVE_FLUSH_ITEMS", 5000),
                    dry_run=run.dry_run)
 
-    def process_item(self, item):
+    async def process_item(self, item):
         row = to_row(item, self.source)
         stats = self.stats
         if self.dry_run:
@@ -52,7 +57,7 @@ class ArchivePipeline:
             print(json.dumps(preview, ensure_ascii=False, default=str), flush=True)
             stats.inc_value("archive/would_archive")
             return {"article_id": row["article_id"], "url": row["url"]}
-        self.session.accept("articles", row)
+        await durable(self.session.accept_grouped("articles", row), stats)
         stats.inc_value("archive/articles_accepted")
         run = self.session.run
         # the run's buffer is shared by every crawler of the process (crawlall): count it, not ours

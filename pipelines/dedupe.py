@@ -5,7 +5,8 @@ source's domains, else the requested URL), ``article_id``, ``content_hash`` and
 ``word_count``, then claims both keys in the archive's dedupe state. A page
 whose URL or text is already archived (this run, an earlier one, or a
 concurrent one) is dropped and recorded in the ``duplicates`` dataset with the
-id of the copy that was kept.
+id of the copy that was kept; the drop comes once that row is durable (the
+journal's group commit, as for an archived article).
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ import unicodedata
 
 from storage.urls import canonical, on_domains
 from pipelines.dropped import Dropped
+from pipelines.durable import durable
 from storage.rows import duplicate_row
 
 logger = logging.getLogger(__name__)
@@ -66,9 +68,10 @@ class DedupePipeline:
         run = crawler.crawl_run
         return cls(run.source, run.session, crawler.stats, run.fields)
 
-    def process_item(self, item):
+    async def process_item(self, item):
         session = self.session
-        identify(item, self.source)
+        if "content_hash" not in item:  # not identified by pipelines.page.PagePipeline
+            identify(item, self.source)
         stats = self.stats
         if item.get("force"):
             previous = session.latest_version(self.source.name, item["article_id"])
@@ -91,10 +94,12 @@ class DedupePipeline:
                 session.note_version(item["article_id"], 1, item["content_hash"])
             self._note_fields(item)
             return item
+        # the drop is the acknowledgement of its duplicates row: only once that row is durable
+        await durable(session.accept_grouped("duplicates", duplicate_row(
+            kept, item["url"], item["source"], item.get("title"), 1.0, status, item["run_id"], item["fetched_at"])),
+            stats)
         stats.inc_value(f"dedupe/{status}")
         stats.inc_value(f"pipeline/dropped/duplicate_{status}")
-        session.accept("duplicates", duplicate_row(kept, item["url"], item["source"], item.get("title"), 1.0, status,
-                                                   item["run_id"], item["fetched_at"]))
         raise Dropped(f"duplicate_{status}", f"duplicate_{status}: copy of {kept}: {item['url']}", kept=kept)
 
     def _note_fields(self, item) -> None:

@@ -33,6 +33,7 @@ from dataclasses import replace
 from scrapy.exceptions import NotConfigured
 
 from pipelines.dropped import Dropped
+from pipelines.durable import durable
 from pipelines.neardup_index import NearDupIndex
 from pipelines.neardup_signature import DEFAULT, Params, signature
 from storage.rows import duplicate_row
@@ -131,7 +132,7 @@ class NearDupPipeline:
             self._publish()
 
     # ------------------------------------------------------------------ items
-    def process_item(self, item):
+    async def process_item(self, item):
         started = time.perf_counter()
         stats = self.stats
         shared = self.shared
@@ -147,11 +148,12 @@ class NearDupPipeline:
         match = index.lookup(sig, exclude=item["article_id"])
         stats.inc_value("neardup/checked")
         if match is not None:
-            meta = _meta(item)
-            self.session.accept("duplicates", _duplicate_row(match.article_id, match.similarity, meta))
+            ticket = self.session.accept_grouped("duplicates", _duplicate_row(match.article_id, match.similarity,
+                                                                              _meta(item)))
+            stats.inc_value("neardup/ms", (time.perf_counter() - started) * 1000)
+            await durable(ticket, stats)  # the drop only once its duplicates row is durable
             stats.inc_value("neardup/near")
             stats.inc_value("pipeline/dropped/duplicate_near")
-            stats.inc_value("neardup/ms", (time.perf_counter() - started) * 1000)
             raise Dropped("duplicate_near", f"duplicate (near, {match.similarity:.2f}) of {match.article_id}: "
                           f"{item['url']}", kept=match.article_id, similarity=match.similarity)
         index.add(item["article_id"], sig)

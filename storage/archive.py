@@ -13,8 +13,10 @@ import pyarrow.dataset as pads
 import pyarrow.parquet as pq
 
 from . import compact as _compact
+from . import groupcommit
 from . import recovered as _recovered
 from .errors import ArchiveError, CorruptFile, NotFound, StoreUnavailable
+from .groupcommit import check as check_group
 from .journal import Journal
 from .rows import check_name
 from .run import Run, manifest_key
@@ -28,7 +30,8 @@ _DUCK_TYPES = {"int16": "SMALLINT", "string": "VARCHAR", "date32[day]": "DATE", 
 DEFAULT_JOURNAL_ROOT = "~/.cache/newsarchive/journal"
 VERIFY_KEY = "_state/verify.json"
 RUN_LOG_PREFIX = "runs/_logs/"  # a crawl's log: runs/_logs/<run_id>.log
-_RUN_OPTIONS = ("lock_timeout", "publish_timeout", "retry_initial", "retry_max")
+_RUN_OPTIONS = ("lock_timeout", "publish_timeout", "retry_initial", "retry_max", "journal_group_rows",
+                "journal_group_ms")
 
 
 class Archive:
@@ -43,6 +46,9 @@ class Archive:
         self.journal_max_bytes = journal_max_bytes
         if journal_max_bytes is None and os.environ.get("ARCHIVE_JOURNAL_MAX_BYTES"):
             self.journal_max_bytes = int(os.environ["ARCHIVE_JOURNAL_MAX_BYTES"])
+        if "journal_group_rows" in run_options or "journal_group_ms" in run_options:  # a bad value fails here
+            check_group(run_options.get("journal_group_rows", groupcommit.DEFAULT_ROWS),
+                        run_options.get("journal_group_ms", groupcommit.DEFAULT_MS))
         self.run_options = run_options
         self._state: DedupeState | None = None
 

@@ -45,6 +45,20 @@ class JournalFull(ArchiveError):
         self.cause = cause
 
 
+class NotDurable(ArchiveError):
+    """A batch of journal records could not be made durable: none of its rows is acknowledged."""
+
+    def __init__(self, journal: str, rows: int, cause: BaseException):
+        super().__init__(
+            f"journal {journal}: a batch of {rows} rows could not be written and fsynced "
+            f"({type(cause).__name__}: {cause}); none of them is acknowledged (rows acknowledged "
+            f"before are safe and will be published)"
+        )
+        self.journal = journal
+        self.rows = rows
+        self.cause = cause
+
+
 class LockTimeout(ArchiveError):
     """The archive lock stayed taken by another writer for too long."""
 

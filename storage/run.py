@@ -20,12 +20,14 @@ import json
 import logging
 import threading
 import time
+from concurrent.futures import Future
 from datetime import datetime
 from pathlib import Path
 
-from . import clock, publish, recovered
+from . import clock, groupcommit, publish, recovered
 from .errors import ArchiveError, InvalidRow, StoreUnavailable
 from .faults import fault
+from .groupcommit import GroupCommit
 from .journal import Journal
 from .parquet import to_table, write_file
 from .rows import hash64, normalize
@@ -40,7 +42,9 @@ def manifest_key(run_id: str) -> str:
 
 class Run:
     def __init__(self, archive, run_id: str, journal: Journal, *, lock_timeout: float = 600.0,
-                 publish_timeout: float = 60.0, retry_initial: float = 0.5, retry_max: float = 30.0):
+                 publish_timeout: float = 60.0, retry_initial: float = 0.5, retry_max: float = 30.0,
+                 journal_group_rows: int = groupcommit.DEFAULT_ROWS,
+                 journal_group_ms: float = groupcommit.DEFAULT_MS):
         self.archive = archive
         self.backend = archive.backend
         self.run_id = run_id
@@ -50,6 +54,8 @@ class Run:
         self.publish_timeout = publish_timeout
         self.retry_initial, self.retry_max = retry_initial, retry_max
         self._mutex = threading.RLock()
+        # rows of accept_grouped wait here for their batch's one fsync (no thread until the first)
+        self.group = GroupCommit(self._write_rows, journal_group_rows, journal_group_ms, name=str(journal.folder))
         self._rows: list[tuple[int, str, dict]] = []  # accepted, not yet in a done segment
         self._runs_rows: list[tuple[int, str, dict]] = []  # held for the final segment
         self._seq = 0
@@ -122,16 +128,34 @@ class Run:
         self.accept_many(dataset, [row])
 
     def accept_many(self, dataset: str, rows: list[dict]) -> None:
-        """Journal rows with one fsync; on return they survive any crash."""
+        """Journal rows with one fsync (with any rows of ``accept_grouped`` still waiting, written
+        before them); on return they survive any crash."""
+        self.group.commit_now(self._checked(dataset, rows))
+
+    def accept_grouped(self, dataset: str, rows: list[dict] | dict) -> Future:
+        """Queue rows for the journal's next group commit (``journal_group_rows`` rows waiting or
+        ``journal_group_ms`` after the batch's first). The future's ``result()`` is None once they
+        survive any crash, or raises :class:`NotDurable` (never acknowledged) if their batch failed.
+        A bad row raises here, at once."""
+        return self.group.submit(self._checked(dataset, [rows] if isinstance(rows, dict) else rows))
+
+    def _checked(self, dataset: str, rows: list[dict]) -> list[tuple[str, dict]]:
         if self.closed:
             raise ArchiveError(f"run {self.run_id} is closed")
         clean = [normalize(dataset, row) for row in rows]
         for row in clean:
             if row["run_id"] != self.run_id:
                 raise InvalidRow(dataset, f"run_id {row['run_id']!r} is not this run's {self.run_id!r}")
+        return [(dataset, row) for row in clean]
+
+    def _write_rows(self, rows: list[tuple[str, dict]]) -> None:
+        """One batch of the group commit: one journal append (one write, one fsync), then the
+        rows join the run's buffer. The run's order of rows (``seq``) is the journal's."""
         with self._mutex:
-            self.journal.append([{"t": "row", "d": dataset, "r": row} for row in clean])
-            for row in clean:
+            if self.closed:
+                raise ArchiveError(f"run {self.run_id} is closed")
+            self.journal.append([{"t": "row", "d": dataset, "r": row} for dataset, row in rows])
+            for dataset, row in rows:
                 item = (self._seq, dataset, row)
                 (self._runs_rows if dataset == "runs" else self._rows).append(item)
                 self._seq += 1
@@ -256,7 +280,10 @@ class Run:
     # ------------------------------------------------------------------ the end
     def commit(self, summary: dict | None = None, status: str = "committed") -> dict:
         """Publish everything, then the manifest (last). If the store stays down past
-        ``publish_timeout``, return ``{"status": "unpublished", ...}`` and keep the journal."""
+        ``publish_timeout``, return ``{"status": "unpublished", ...}`` and keep the journal.
+        Rows of ``accept_grouped`` still waiting are written first (their futures fail if they
+        cannot be)."""
+        self.group.flush()  # before the mutex: the group commit takes it (groupcommit.py, lock order)
         with self._mutex:
             if self.manifest is not None:
                 return self.manifest
@@ -317,7 +344,9 @@ class Run:
         return manifest
 
     def close(self) -> None:
-        """Idempotent. Leaves an uncommitted journal in place for ``recover``."""
+        """Idempotent. Writes the rows of ``accept_grouped`` still waiting, stops the group
+        commit, leaves an uncommitted journal in place for ``recover``."""
+        self.group.close()
         if not self.closed:
             self.closed = True
             self.journal.close()

@@ -4,6 +4,7 @@ sites through the Scrapy engine: tests/test_neardup_demo.py."""
 
 from __future__ import annotations
 
+import asyncio
 import dataclasses
 import io
 from datetime import datetime, timezone
@@ -378,14 +379,14 @@ def test_pipeline_drops_copy_records_it_and_publishes_the_index(tmp_path):
     crawler, session, stage = _stage(tmp_path, RUN_ID="20261101T080000Z-aaaaaa")
     run = session.run_id
     kept = _item("aaaaaaaaaaaaaaaa", BODY, "portal", run, 1)
-    assert stage.process_item(kept) is kept
+    assert asyncio.run(stage.process_item(kept)) is kept
     row = {k: v for k, v in kept.items() if k != "fetched_at"}
     session.accept("articles", {**row, "version": 1, "canonical_url": kept["url"], "content_hash": "h1",
                                 "crawled_at": kept["fetched_at"]})
     with pytest.raises(DropItem, match="near"):
-        stage.process_item(_item("bbbbbbbbbbbbbbbb", syndicated(), "newspaper", run, 2))
+        asyncio.run(stage.process_item(_item("bbbbbbbbbbbbbbbb", syndicated(), "newspaper", run, 2)))
     short = _item("cccccccccccccccc", "Tin ngắn.", "portal", run, 3)
-    assert stage.process_item(short) is short
+    assert asyncio.run(stage.process_item(short)) is short
     stats = crawler.stats.get_stats()
     assert stats["neardup/near"] == 1 and stats["neardup/skipped_short"] == 1
     assert stats["pipeline/dropped/duplicate_near"] == 1
@@ -422,7 +423,7 @@ def test_a_failed_index_publish_is_retried_later_not_at_every_item(tmp_path, mon
     monkeypatch.setattr(stage.shared.index, "publish", down)
     for n in range(5):
         body = " ".join(f"câu{n} số{k} về kinh tế Bình Dương tháng {k}." for k in range(40))
-        stage.process_item(_item(f"{n:016x}", body, "portal", session.run_id, n))
+        asyncio.run(stage.process_item(_item(f"{n:016x}", body, "portal", session.run_id, n)))
     assert len(calls) == 1 and crawler.stats.get_value("neardup/publish_failed") == 1
     monkeypatch.undo()
     stage.close_spider()  # the last publish is tried whatever the wait: now it works

@@ -11,6 +11,10 @@ Kinds (every one gets the same pages, already in memory, so only the work itself
 ``steps_generic``    the same with ``source=None`` for steps 0-4 (no rules: metadata + generic extractor);
 ``trafilatura``      ``trafilatura.extract(html_str, url=...)``, its defaults;
 ``peer``             newspaper4k end to end on the page (``Article.download(input_html=...)`` + ``parse()``).
+``journal``          accepting ``--pages`` article rows into a run's journal (SITE_FOLDER: a scratch folder on
+                     the journal's disk): one fsync per row (``Run.accept``) against the group commit
+                     (``Run.accept_grouped``), all rows in flight and a crawl-like window of 32; rows per
+                     second, fsyncs, and the accepting thread's own milliseconds per row (the reactor's share).
 
 Reported: pages, pages per second (wall), CPU milliseconds per page, peak resident memory of
 the process, and its growth over the loop (the pages themselves are held before it starts).
@@ -157,6 +161,88 @@ def _steps(pages: list[dict], generic: bool) -> dict:
     return out
 
 
+def _journal_rows(n: int) -> list[dict]:
+    from datetime import datetime, timedelta, timezone
+
+    t0 = datetime(2026, 11, 1, tzinfo=timezone.utc)
+    body = "Một câu văn của bài báo về kinh tế Bình Dương tháng mười một. " * 45  # ~2.9 KB, a short article
+    return [{"article_id": f"{i:016x}", "version": 1, "url": f"https://bench.example/a/{i}",
+             "canonical_url": f"https://bench.example/a/{i}", "source": "demo_alpha", "region": "vn",
+             "country": "VN", "language": "vi", "title": f"Tiêu đề {i}", "body": f"{i} {body}",
+             "authors": ["Phóng viên"], "tags": ["kinh tế"], "image_captions": [], "published_at": t0,
+             "crawled_at": t0 + timedelta(seconds=i), "content_hash": f"{i:032x}", "word_count": 540,
+             "field_sources": {"title": "rules"}, "discovered_via": "sitemap", "http_status": 200,
+             "run_id": "20261101T000000Z-bench0"} for i in range(n)]
+
+
+def journal_accept(folder: Path, rows: list[dict], grouped: bool, window: int | None = None,
+                   group_rows: int = 100, group_ms: float = 5.0) -> dict:
+    """Accept ``rows`` into a fresh run's journal; count the fsyncs of the journal's file."""
+    import collections
+    import os
+    import shutil
+    import tempfile
+
+    from storage import open_archive
+
+    scratch = Path(tempfile.mkdtemp(prefix="journal-bench-", dir=folder))
+    real_fsync, fsyncs = os.fsync, [0]
+    try:
+        archive = open_archive(str(scratch / "arc"), journal_dir=scratch / "journal", journal_group_rows=group_rows,
+                               journal_group_ms=group_ms)
+        run = archive.begin_run(rows[0]["run_id"])
+        journal_fd = run.journal._fd
+
+        def counted(fd):
+            fsyncs[0] += fd == journal_fd
+            real_fsync(fd)
+
+        os.fsync = counted
+        t0, c0 = time.perf_counter(), time.thread_time()
+        if not grouped:
+            for row in rows:
+                run.accept("articles", row)
+        else:
+            in_flight: collections.deque = collections.deque()
+            for row in rows:
+                in_flight.append(run.accept_grouped("articles", row))
+                if window is not None and len(in_flight) >= window:
+                    in_flight.popleft().result()
+            accepting_cpu = time.thread_time() - c0
+            for future in in_flight:
+                future.result()
+        wall = time.perf_counter() - t0
+        if not grouped:
+            accepting_cpu = time.thread_time() - c0
+        os.fsync = real_fsync
+        n = len(rows)
+        out = {"rows": n, "rows_per_s": round(n / wall), "wall_s": round(wall, 3), "fsyncs": fsyncs[0],
+               "rows_per_fsync": round(n / max(1, fsyncs[0]), 1),
+               "accepting_thread_cpu_ms_per_row": round(accepting_cpu / n * 1000, 4)}
+        if grouped:
+            out.update(group_rows=group_rows, group_ms=group_ms, window=window, batches=run.group.batches)
+        run.close()
+        return out
+    finally:
+        os.fsync = real_fsync
+        shutil.rmtree(scratch, ignore_errors=True)
+
+
+def journal(folder: Path, n: int) -> dict:
+    """One fsync per row against the group commit, over the same ``n`` rows (after a warm-up)."""
+    folder.mkdir(parents=True, exist_ok=True)
+    rows = _journal_rows(n)
+    journal_accept(folder, rows[:200], grouped=False)
+    out = {"per_row_fsync": journal_accept(folder, rows, grouped=False),
+           "grouped_all_in_flight": journal_accept(folder, rows, grouped=True),
+           "grouped_window_32": journal_accept(folder, rows, grouped=True, window=32),
+           "grouped_window_32_0ms": journal_accept(folder, rows, grouped=True, window=32, group_ms=0.0),
+           "grouped_window_32_20ms": journal_accept(folder, rows, grouped=True, window=32, group_ms=20.0)}
+    base = out["per_row_fsync"]["rows_per_s"]
+    out["speedup_all_in_flight"] = round(out["grouped_all_in_flight"]["rows_per_s"] / base, 1)
+    return out
+
+
 def run(kind: str, pages: list[dict]) -> dict:
     if kind == "lxml":
         import lxml.html
@@ -207,6 +293,11 @@ def main(argv=None) -> None:
     parser.add_argument("--pages", type=int, default=1000)
     parser.add_argument("--real", type=Path, default=None, help="measure on ../shared/data/vn-pages instead")
     args = parser.parse_args(argv)
+    if args.kind == "journal":  # no pages: rows into a journal under FOLDER
+        result = journal(args.folder, args.pages)
+        result["kind"] = args.kind
+        json.dump(result, sys.stdout)
+        return
     if args.real:
         pages = real_pages(args.real)
         pages = [dict(p) for _ in range(max(1, args.pages // len(pages))) for p in pages]
