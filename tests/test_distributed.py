@@ -29,7 +29,9 @@ from tests.processes import die_with_parent, stop_process
 
 DEMO = "demo_*"
 FAST = ["-s", "AUTOTHROTTLE_ENABLED=0", "-s", "DOWNLOAD_DELAY=0", "-s", "RETRY_BACKOFF_BASE=0.2",
-        "-s", "LOG_LEVEL=WARNING", "-s", "DISTRIBUTED_POLL_INTERVAL=0.5", "-s", "DISTRIBUTED_LEASE_TTL=3"]
+        "-s", "LOG_LEVEL=WARNING", "-s", "DISTRIBUTED_POLL_INTERVAL=0.5", "-s", "DISTRIBUTED_LEASE_TTL=6"]
+# A 3 s lease was seen to lapse for live workers on a machine loaded ~4x its cores (every worker
+# "went silent" at once); 6 s keeps a killed worker's detection quick and a stalled one alive.
 PREFIX = "newsarchive"
 
 pytestmark = pytest.mark.xdist_group("distributed")
