@@ -9,7 +9,8 @@ copy the tree before pruning it, jusText's cleaner works on a copy.
 * :func:`trafilatura_text`: trafilatura's main text (no comments, no tables'
   furniture, its own fallbacks);
 * :func:`justext_text`: jusText's good paragraphs, with the stop-word list of
-  the page's language (language-independent settings when it has none);
+  the page's language (language-independent settings when it has none); measured
+  by ``make eval``, not a voter of the crawl's (pipelines.extract.VOTERS);
 * :func:`htmldate_raw`: htmldate's publication day (extensive search, the
   original date). Only the day: the time of day it returns comes without the
   page's offset (``14:46:12+0000`` for a page that says ``14:46:12+02:00``).
@@ -118,12 +119,10 @@ def agreement(texts: dict[str, str]) -> tuple[str, dict[str, float]]:
     """The candidate the others agree with most: highest mean shingle F1 with the other candidates
     (the ensemble of Bevendorff et al., SIGIR 2023). ``(name, {name: mean F1})``; ties go to the
     first name given."""
-    from pipelines.extraction.scoring import shingles
-
     names = [n for n, t in texts.items() if t]
     if len(names) < 3:
         return (names[0] if names else next(iter(texts))), {}
-    grams = {n: shingles(texts[n]) for n in names}
+    grams = {n: _shingles(texts[n]) for n in names}
     sizes = {n: sum(g.values()) for n, g in grams.items()}
 
     def f1(a: str, b: str) -> float:  # the shingle F1 of scoring.page_prf, without recounting
@@ -135,7 +134,17 @@ def agreement(texts: dict[str, str]) -> tuple[str, dict[str, float]]:
 
 
 def overlap(a: str | None, b: str | None) -> float:
-    """Shingle F1 of two texts (scoring.page_prf's F1)."""
-    from pipelines.extraction.scoring import page_prf
+    """Shingle F1 of two texts (scoring.page_prf's F1, from the shingles :func:`agreement` reuses)."""
+    if not a or not b:
+        return 0.0
+    ga, gb = _shingles(a), _shingles(b)
+    size = sum(ga.values()) + sum(gb.values())
+    return 2 * sum((ga & gb).values()) / size if size else 0.0
 
-    return page_prf(a or "", b or "")[2] if a and b else 0.0
+
+@lru_cache(maxsize=8)
+def _shingles(text: str):
+    """scoring.shingles, kept for the few texts of the page being voted on (overlap, then agreement)."""
+    from pipelines.extraction.scoring import shingles
+
+    return shingles(text)
