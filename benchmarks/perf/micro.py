@@ -184,7 +184,7 @@ def _paired(pages: list[dict]) -> dict:
             spent[name] += time.process_time() - c0
     n = len(pages)
     out = {"pages": n, "page_kb_mean": round(sum(len(p["raw_body"]) for p in pages) / n / 1024, 1),
-           "trafilatura_version": trafilatura.__version__}
+           "peak_rss_mb": round(_rss_mb(), 1), "trafilatura_version": trafilatura.__version__}
     for name, total in spent.items():
         out[f"{name}_cpu_ms_per_page"] = round(total / n * 1000, 3)
     out["cpu_ms_per_page"] = out["generic_cpu_ms_per_page"]
