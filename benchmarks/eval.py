@@ -1,12 +1,23 @@
 """Extraction benchmark on the shared real pages (run by ``make eval``; not a unit test).
 
 Datasets (read in place, never copied): ``../shared/data/fundus-pages`` (gzip HTML +
-``pairs.jsonl``) and ``../shared/data/vn-pages`` (articles + gold bodies).
+``pairs.jsonl``), reported as two halves by publisher, fixed in ``benchmarks/fundus_split.json``
+(``fundus-tune``: the only pages anything may be tuned on; ``fundus-heldout``: reported untouched),
+and ``../shared/data/vn-pages`` (articles + gold bodies).
 
-Systems, all on the same bytes, timed per page:
+Systems, all on the same bytes, timed per page. The project's run through
+``crawler.commands.extract.extract_saved``, the very function ``scrapy extract`` runs, with the
+same fetch time (``--write-manifest`` writes the manifest that makes ``scrapy extract --manifest``
+see exactly these inputs; ``--score-extract`` scores its output with this scorer):
 
-* ``project``          ``process_page`` with the page's registered source (rules where declared);
-* ``project-generic``  ``process_page`` with no source: metadata + our generic extractor;
+* ``project``          the page's registered source (rules where declared), then every layer;
+* ``project-generic``  no source: metadata, the generic body (ours; trafilatura where ours is empty
+                       or the page declares a JSON-LD articleBody, which then votes), date lines,
+                       htmldate's day, the URL;
+* ``generic:ours``     no source, our generic extractor alone and no htmldate (the path before issue 13);
+* ``generic:trafilatura``, ``generic:justext``  no source, that body candidate alone (with htmldate);
+* ``generic:+justext-vote``  ``project-generic`` with jusText as the voter where no articleBody is
+                       declared (trafilatura on every page: the ensemble before jusText was measured out);
 * ``trafilatura``      ``trafilatura.bare_extraction`` with metadata (its defaults);
 * ``readability``      readability-lxml's ``Document`` (body and title only);
 * ``htmldate``         ``htmldate.find_date`` (dates only, original date, extensive search).
@@ -25,6 +36,7 @@ from __future__ import annotations
 
 import argparse
 import gzip
+import hashlib
 import importlib.util
 import json
 import statistics
@@ -51,6 +63,7 @@ class Case:
     body: str | None
     published: datetime | None
     fetched_at: datetime
+    file: Path | None = None
 
 
 @dataclass
@@ -72,6 +85,7 @@ class Score:
     title_ok: int = 0
     title_pages: int = 0
     day_ok: int = 0
+    day_missing: int = 0
     minute_ok: int = 0
     date_pages: int = 0
     has_time: bool = False
@@ -108,15 +122,32 @@ def gold_date(value: str | None, country: str) -> datetime | None:
     return dt
 
 
+SPLIT_FILE = ROOT / "benchmarks" / "fundus_split.json"
+
+
+def fundus_half(publisher: str) -> str:
+    """``tune`` or ``heldout``: the fixed split by publisher (sha256 of the name, even or odd)."""
+    split = json.loads(SPLIT_FILE.read_text(encoding="utf-8"))["publishers"]
+    if publisher in split:
+        return split[publisher]
+    return "tune" if int(hashlib.sha256(publisher.encode("utf-8")).hexdigest(), 16) % 2 == 0 else "heldout"
+
+
+def fundus_fetched_at(row: dict) -> datetime:
+    """The fetch time assumed for a saved fundus page: ``crawl_date`` states no zone, so it is taken
+    as UTC plus 14 hours (the latest it can be anywhere); a date after that is in the future."""
+    return datetime.fromisoformat(row["crawl_date"]).replace(tzinfo=timezone.utc) + timedelta(hours=14)
+
+
 def load_fundus(data: Path, limit: int | None) -> list[Case]:
     base = data / "fundus-pages"
     cases = []
     for line in (base / "pairs.jsonl").read_text(encoding="utf-8").splitlines():
         row = json.loads(line)
-        crawl = datetime.fromisoformat(row["crawl_date"]).replace(tzinfo=timezone.utc)
-        cases.append(Case("fundus", row["html"], row["url"], gzip.decompress((base / row["html"]).read_bytes()),
-                          row.get("title"), row.get("body_text"), gold_date(row.get("publishing_date"), row["country"]),
-                          crawl + timedelta(hours=14)))  # crawl_date's zone is not stated: allow a day's span
+        cases.append(Case("fundus-" + fundus_half(row["publisher"]), row["html"], row["url"],
+                          gzip.decompress((base / row["html"]).read_bytes()), row.get("title"), row.get("body_text"),
+                          gold_date(row.get("publishing_date"), row["country"]), fundus_fetched_at(row),
+                          base / row["html"]))
     return cases[:limit] if limit else cases
 
 
@@ -133,7 +164,8 @@ def load_vn(data: Path, limit: int | None) -> list[Case]:
         if row["file"].endswith(".gz"):
             raw = gzip.decompress(raw)
         cases.append(Case("vn", row["file"], row["url"], raw, row["title"], gold.get(row["file"]) or row.get("body_text"),
-                          datetime.fromisoformat(row["published_at_iso"]), datetime(2026, 3, 10, tzinfo=timezone.utc)))
+                          datetime.fromisoformat(row["published_at_iso"]), datetime(2026, 3, 10, tzinfo=timezone.utc),
+                          base / row["file"]))
     return cases[:limit] if limit else cases
 
 
@@ -144,16 +176,26 @@ def _text(lead: str | None, body: str | None) -> str:
     return "\n\n".join(x for x in (lead, body) if x)
 
 
-def run_project(case: Case, generic: bool) -> Result:
-    from crawler.commands.extract import source_for_url
-    from pipelines.process import process_page
+def run_project(case: Case, generic: bool, **options) -> Result:
+    from crawler.commands.extract import extract_saved, source_for_url
 
     source = None if generic else source_for_url(case.url)
     t0 = time.perf_counter()
-    item = process_page({"url": case.url, "raw_body": case.raw, "content_type": None, "http_status": 200,
-                         "fetched_at": case.fetched_at, "hints": {}}, source)
+    item = extract_saved(case.raw, case.url, case.fetched_at, source, **options)
     ms = (time.perf_counter() - t0) * 1000
-    return Result(item["title"], _text(item["lead"], item["body"]), item["published_at"], None, ms)
+    return result_of(item, ms)
+
+
+def result_of(item: dict, ms: float = 0.0) -> Result:
+    """What the scorer reads from a project item (a ``process_page`` result or a ``scrapy extract`` line)."""
+    published = item.get("published_at")
+    if isinstance(published, str):
+        published = datetime.fromisoformat(published)
+    day = item.get("published_date")
+    day = day.isoformat() if hasattr(day, "isoformat") else day
+    if item.get("published_at_precision") == "day":
+        published = None  # only a day was stated: it is scored as a day, not as midnight
+    return Result(item.get("title"), _text(item.get("lead"), item.get("body")), published, day, ms)
 
 
 def run_trafilatura(case: Case) -> Result:
@@ -203,15 +245,21 @@ def run_htmldate(case: Case) -> Result:
 SYSTEMS = {
     "project": lambda c: run_project(c, generic=False),
     "project-generic": lambda c: run_project(c, generic=True),
+    "generic:ours": lambda c: run_project(c, generic=True, body_candidates=("generic",), use_htmldate=False),
+    "generic:trafilatura": lambda c: run_project(c, generic=True, body_candidates=("trafilatura",)),
+    "generic:justext": lambda c: run_project(c, generic=True, body_candidates=("justext",)),
+    "generic:+justext-vote": lambda c: run_project(c, generic=True, voters=("jsonld", "justext")),
     "trafilatura": run_trafilatura,
     "readability": run_readability,
     "htmldate": run_htmldate,
 }
 # systems whose library is not in requirements.txt (make eval installs them with --no-deps)
 OPTIONAL = {"readability": "readability"}
-BODY_SYSTEMS = {"project", "project-generic", "trafilatura", "readability"}
-TITLE_SYSTEMS = {"project", "project-generic", "trafilatura", "readability"}
-DATE_SYSTEMS = {"project", "project-generic", "trafilatura", "htmldate"}
+PROJECT_SYSTEMS = {"project", "project-generic", "generic:ours", "generic:trafilatura", "generic:justext",
+                   "generic:+justext-vote"}
+BODY_SYSTEMS = PROJECT_SYSTEMS | {"trafilatura", "readability"}
+TITLE_SYSTEMS = PROJECT_SYSTEMS | {"trafilatura", "readability"}
+DATE_SYSTEMS = PROJECT_SYSTEMS | {"trafilatura", "htmldate"}
 
 
 # --------------------------------------------------------------------------- scoring
@@ -242,12 +290,13 @@ def score(system: str, case: Case, res: Result, s: Score) -> dict:
         day = res.day
         if res.published is not None:
             s.has_time = True
-            day = res.published.astimezone(case.published.tzinfo).date().isoformat()
+            day = day or res.published.astimezone(case.published.tzinfo).date().isoformat()
             gold_min = case.published.astimezone(timezone.utc).replace(second=0, microsecond=0)
             got_min = res.published.astimezone(timezone.utc).replace(second=0, microsecond=0)
             s.minute_ok += got_min == gold_min
             detail["minute_ok"] = got_min == gold_min
         s.day_ok += day == gold_day
+        s.day_missing += day is None
         detail["day_ok"] = day == gold_day
     return detail
 
@@ -262,6 +311,7 @@ def summarise(s: Score) -> dict:
         "precision": p, "recall": r, "f1": f1,
         "title_exact": s.title_ok / s.title_pages if s.title_pages else None,
         "date_day": s.day_ok / s.date_pages if s.date_pages else None,
+        "date_missing": s.day_missing / s.date_pages if s.date_pages else None,
         "date_minute_utc": (s.minute_ok / s.date_pages) if s.date_pages and s.has_time else None,
         "ms_mean": statistics.fmean(s.ms) if s.ms else None,
         "ms_median": statistics.median(s.ms) if s.ms else None,
@@ -278,19 +328,60 @@ def _fmt(v, pct=False):
 
 
 def print_table(results: dict) -> None:
-    head = ["dataset", "system", "pages", "P", "R", "F1", "title", "day", "minute UTC", "ms/page", "median ms"]
+    head = ["dataset", "system", "pages", "P", "R", "F1", "title", "day", "no day", "minute UTC", "ms/page",
+            "median ms"]
     rows = []
     for ds, systems in results.items():
         for name, m in systems.items():
             rows.append([ds, name, _fmt(m["pages"]), _fmt(m["precision"]), _fmt(m["recall"]), _fmt(m["f1"]),
-                         _fmt(m["title_exact"], True), _fmt(m["date_day"], True), _fmt(m["date_minute_utc"], True),
-                         _fmt(m["ms_mean"]), _fmt(m["ms_median"])])
+                         _fmt(m["title_exact"], True), _fmt(m["date_day"], True), _fmt(m.get("date_missing"), True),
+                         _fmt(m["date_minute_utc"], True), _fmt(m["ms_mean"]), _fmt(m["ms_median"])])
+    _print_rows(head, rows)
+    halves = [ds for ds in ("fundus-tune", "fundus-heldout") if ds in results]
+    if len(halves) == 2:
+        print("\nfundus by half (tune | held-out), per layer:")
+        head = ["system", "F1", "title", "day", "minute UTC", "ms/page"]
+        rows = []
+        for name in results[halves[0]]:
+            a, b = results[halves[0]][name], results[halves[1]].get(name, {})
+            pair = lambda k, pct=False: f"{_fmt(a.get(k), pct)} | {_fmt(b.get(k), pct)}"  # noqa: E731
+            rows.append([name, pair("f1"), pair("title_exact", True), pair("date_day", True),
+                         pair("date_minute_utc", True), pair("ms_mean")])
+        _print_rows(head, rows)
+
+
+def _print_rows(head: list, rows: list) -> None:
     widths = [max(len(str(x)) for x in col) for col in zip(head, *rows)]
     line = "  ".join(h.ljust(w) for h, w in zip(head, widths))
     print(line)
     print("-" * len(line))
     for row in rows:
         print("  ".join(str(x).ljust(w) for x, w in zip(row, widths)))
+
+
+def write_manifest(path: Path, cases: list[Case]) -> None:
+    """The manifest that makes ``scrapy extract --manifest`` see what this benchmark sees."""
+    with path.open("w", encoding="utf-8") as fh:
+        for c in cases:
+            fh.write(json.dumps({"file": str(c.file.resolve()), "url": c.url, "fetched_at": c.fetched_at.isoformat()})
+                     + "\n")
+    print(f"written {path} ({len(cases)} pages): scrapy extract --manifest {path} > out.jsonl; "
+          f"python benchmarks/eval.py --score-extract out.jsonl", file=sys.stderr)
+
+
+def score_extract(path: Path, groups: dict[str, list[Case]]) -> int:
+    """Score ``scrapy extract`` output as the ``project`` system, with the same scorer."""
+    by_file = {str(c.file.resolve()): c for cs in groups.values() for c in cs}
+    scores: dict[str, Score] = {}
+    for line in path.read_text(encoding="utf-8").splitlines():
+        if not line.strip():
+            continue
+        item = json.loads(line)
+        case = by_file.get(str(Path(item["file"]).resolve()))
+        if case is not None:
+            score("project", case, result_of(item), scores.setdefault(case.dataset, Score()))
+    print_table({ds: {"scrapy extract": summarise(s)} for ds, s in scores.items()})
+    return 0
 
 
 def main(argv=None) -> int:
@@ -301,6 +392,10 @@ def main(argv=None) -> int:
     ap.add_argument("--limit", type=int)
     ap.add_argument("--out", type=Path, default=ROOT / "benchmarks" / "results")
     ap.add_argument("--details", action="store_true", help="keep per-page scores in the JSON")
+    ap.add_argument("--write-manifest", type=Path, metavar="F.jsonl",
+                    help="write the `scrapy extract --manifest` input of these pages (file, url, fetched_at) and stop")
+    ap.add_argument("--score-extract", type=Path, metavar="OUT.jsonl",
+                    help="score `scrapy extract` output (one JSON object a line, `file` as given) and stop")
     args = ap.parse_args(argv)
     if not args.data.exists():
         print(f"data folder {args.data} not found (pass --data)", file=sys.stderr)
@@ -318,10 +413,19 @@ def main(argv=None) -> int:
     if args.only:
         datasets = {args.only: datasets[args.only]}
 
+    groups: dict[str, list[Case]] = {}
+    for loader in datasets.values():
+        for case in loader(args.data, args.limit):
+            groups.setdefault(case.dataset, []).append(case)
+    if args.write_manifest:
+        write_manifest(args.write_manifest, [c for cs in groups.values() for c in cs])
+        return 0
+    if args.score_extract:
+        return score_extract(args.score_extract, groups)
+
     results: dict = {}
     details: dict = {}
-    for ds, loader in datasets.items():
-        cases = loader(args.data, args.limit)
+    for ds, cases in groups.items():
         for system in systems:  # warm-up: imports, lazily loaded language data and caches are not page costs
             for case in cases[:10]:
                 try:

@@ -41,8 +41,11 @@ def test_bench_harness_runs_on_200_articles(tmp_path, monkeypatch):
 
     pages = micro.sample_pages(site.folder, 12)
     measured = {kind: micro.run(kind, [dict(p) for p in pages])
-                for kind in ("lxml", "lxml_str", "steps_rules", "steps_generic", "trafilatura")}
+                for kind in ("lxml", "lxml_str", "steps_rules", "steps_generic", "trafilatura",
+                             "generic_vs_trafilatura")}
     assert set(measured["steps_rules"]["cpu_ms_per_step"]) >= {"decode", "extract", "clean", "dedupe_identify"}
+    paired = measured["generic_vs_trafilatura"]
+    assert paired["generic_cpu_ms_per_page"] > 0 and paired["trafilatura_cpu_ms_per_page"] > 0
 
     archive = queries.generate(tmp_path / "q", 2400, workers=1, pool_articles=120)
     assert archive["articles"] == 2400 and archive["files"] == 120
@@ -57,5 +60,6 @@ def test_bench_harness_runs_on_200_articles(tmp_path, monkeypatch):
     r["memory"] = report.memory(r)
     r["floors"] = report.floors(r)
     assert r["ratios"]["processing_over_lxml_parse"] is not None
+    assert r["ratios"]["generic_path_over_trafilatura"] == paired["generic_over_trafilatura"]
     assert {f["floor"].split(" (")[0] for f in r["floors"]} >= {"full pipeline / fetch-only throughput"}
     assert "| floor | target | measured | holds |" in report.markdown(r)

@@ -62,3 +62,101 @@ def test_boilerplate_marks_subtrees():
     tree = parse_html(f'<html><body><div class="comments"><p>{P}</p></div><script>var a=1</script></body></html>')
     bad = boilerplate(tree)
     assert any(el.tag == "p" for el in bad) and any(el.tag == "script" for el in bad)
+
+
+# ---------------------------------------------------------------- the ensemble (pipelines/extraction/peers.py)
+
+ARTICLE = "".join(f"<p>{i}. {P} {P}</p>" for i in range(8))  # jusText wants paragraphs of 200+ characters
+TEASERS = "".join(f'<li><a href="/t{i}">Tin khác {i}: giá vàng hôm nay tăng, doanh nghiệp lo ngại</a></li>'
+                  for i in range(12))
+COMMENTS = "".join(f"<p>Bình luận {i}: bài viết rất hay, cảm ơn tác giả đã chia sẻ thông tin hữu ích.</p>"
+                   for i in range(6))
+ENSEMBLE_PAGE = f"""<html lang="vi"><head><title>Xuất khẩu tăng mạnh</title></head><body>
+<nav><ul>{TEASERS}</ul></nav><main><h1>Xuất khẩu tăng mạnh</h1><article>{ARTICLE}</article>
+<section id="comments" class="comments">{COMMENTS}</section></main><footer>© 2026 Báo</footer></body></html>"""
+
+
+def test_agreement_picks_what_the_others_share():
+    from pipelines.extraction.peers import agreement
+
+    article = "\n\n".join(f"{i}. {P}" for i in range(8))
+    menu = "Trang chủ Kinh tế Thời sự Thể thao Giải trí Pháp luật Xe Du lịch"
+    name, scores = agreement({"a": menu, "b": article, "c": article + "\n\nChia sẻ bài viết"})
+    assert name == "b" and scores["a"] < 0.1 < scores["c"] <= scores["b"]
+    assert agreement({"a": None, "b": article, "c": None})[0] == "b"  # one candidate: itself
+    assert agreement({"a": article, "b": menu, "c": None})[0] == "a"  # two cannot outvote: order decides
+
+
+def test_each_peer_reads_the_one_html_tree_without_changing_it():
+    import lxml.html
+
+    from pipelines.extraction import peers
+
+    tree = peers.html_tree(ENSEMBLE_PAGE)
+    before = lxml.html.tostring(tree)
+    texts = {"trafilatura": peers.trafilatura_text(tree), "justext": peers.justext_text(tree, "vi")}
+    assert lxml.html.tostring(tree) == before
+    for name, text in texts.items():
+        assert text.startswith("0. Kim ngạch") and "7. Kim ngạch" in text and "Tin khác" not in text, name
+    assert "Bình luận" not in texts["trafilatura"]  # no comments; jusText cannot tell them from text
+
+
+def test_generic_path_ensemble_body_and_its_label():
+    from pipelines.extract import extract_fields
+
+    f = extract_fields(ENSEMBLE_PAGE, "https://example.org/xuat-khau", None)
+    assert f["field_sources"]["body"] == "generic"  # ours and trafilatura agree: the first is kept
+    paragraphs = f["body"].split("\n\n")
+    assert [p[:2] for p in paragraphs] == [f"{i}." for i in range(8)]
+    alone = extract_fields(ENSEMBLE_PAGE, "https://example.org/xuat-khau", None, body_candidates=("trafilatura",))
+    assert alone["field_sources"]["body"] == "trafilatura" and alone["body"].split("\n\n") == paragraphs
+    alone = extract_fields(ENSEMBLE_PAGE, "https://example.org/xuat-khau", None, body_candidates=("justext",))
+    assert alone["field_sources"]["body"] == "justext" and alone["body"].split("\n\n")[:8] == paragraphs
+
+
+def test_a_voter_settles_a_disagreement_and_without_one_ours_stands():
+    from pipelines.extract import generic_choice
+
+    article = "\n\n".join(f"{i}. {P}" for i in range(8))
+    menu = "\n\n".join(f"Tin khác {i}: giá vàng hôm nay tăng mạnh, doanh nghiệp lo ngại" for i in range(8))
+    asked = []
+
+    def make(texts):
+        return {k: (lambda k=k: asked.append(k) or texts.get(k)) for k in ("generic", "trafilatura", "justext", "jsonld")}
+
+    pair = ("generic", "trafilatura")
+    # the publisher's articleBody, where the page has one, is the voter: here it sides with trafilatura
+    assert generic_choice(pair, make({"generic": menu, "trafilatura": article, "jsonld": article})) \
+        == ("trafilatura", article)
+    assert "justext" not in asked
+    # and here with ours
+    assert generic_choice(pair, make({"generic": article, "trafilatura": menu, "jsonld": article}))[0] == "generic"
+    # no articleBody: nothing could overrule ours, so trafilatura is not run at all
+    asked.clear()
+    assert generic_choice(pair, make({"generic": menu, "trafilatura": article})) == ("generic", menu)
+    assert "trafilatura" not in asked
+    # ... unless ours found nothing
+    assert generic_choice(pair, make({"generic": None, "trafilatura": article})) == ("trafilatura", article)
+    # agreement: no voter asked
+    asked.clear()
+    assert generic_choice(pair, make({"generic": article, "trafilatura": article + "\n\nChia sẻ",
+                                      "jsonld": menu}))[0] == "generic"
+    assert asked == ["jsonld", "generic", "trafilatura"]  # the articleBody is only looked up, not voted
+    # jusText as a voter (measured by make eval, not the crawl's default): it and trafilatura outvote ours
+    asked.clear()
+    assert generic_choice(pair, make({"generic": menu, "trafilatura": article, "justext": article}),
+                          voters=("jsonld", "justext")) == ("trafilatura", article)
+    assert "justext" in asked
+
+
+def test_htmldate_is_the_last_date_reader_and_only_without_metadata():
+    from pipelines.extract import extract_fields
+
+    page = ENSEMBLE_PAGE.replace("<h1>", "<p>Veröffentlicht: Samstag, 19. Juli 2014</p><h1>")
+    f = extract_fields(page, "https://example.org/2014/07/19/xuat-khau", None)
+    labels = [label for _, label in f["published_candidates"]]
+    assert labels[-1] == "htmldate" and f["published_candidates"][-1][0] == "2014-07-19"
+    meta = page.replace("<title>", '<meta property="article:published_time" content="2014-07-19T08:00:00+02:00"><title>')
+    assert "htmldate" not in [label for _, label in extract_fields(meta, None, None)["published_candidates"]]
+    assert "htmldate" not in [label for _, label in extract_fields(page, None, None, use_htmldate=False)
+                              ["published_candidates"]]

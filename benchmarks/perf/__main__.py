@@ -51,6 +51,10 @@ def micro(kind: str, site: sitegen.Site, pages: int, real: Path | None = None) -
     result = json.loads(done.stdout)
     log(f"micro {kind}{' (real pages)' if real else ''}: {result['cpu_ms_per_page']} CPU ms/page, "
         f"{result['pages_per_s']} pages/s")
+    if "generic_over_trafilatura" in result:
+        log(f"  generic path {result['generic_cpu_ms_per_page']} vs trafilatura alone "
+            f"{result['trafilatura_cpu_ms_per_page']} CPU ms/page on the same pages: "
+            f"x{result['generic_over_trafilatura']} (floor <= 1.3)")
     return result
 
 
@@ -95,13 +99,14 @@ def main() -> int:
                                                   profile=None if large else profile_raw, log=log)
             r["server_stats"] = srv.stats()
         checkpoint(r)
-        for kind in ("lxml", "lxml_str", "steps_rules", "steps_generic", "trafilatura"):
+        for kind in ("lxml", "lxml_str", "steps_rules", "steps_generic", "trafilatura", "generic_vs_trafilatura"):
             r["micro"][kind] = micro(kind, site, micro_pages)
         r["micro"]["peer"] = micro("peer", site, peer_pages)
         r["site"]["page_kb_mean"] = r["micro"]["lxml"].get("page_kb_mean")
         if SHARED_VN.exists():
             r["micro_real_pages"] = {k: micro(k, site, 110, real=SHARED_VN)
-                                     for k in ("lxml", "steps_rules", "steps_generic", "trafilatura")}
+                                     for k in ("lxml", "steps_rules", "steps_generic", "trafilatura",
+                                               "generic_vs_trafilatura")}
         checkpoint(r)
         if large:
             site_l = sitegen.prepare(large, pad, log=log)

@@ -10,6 +10,10 @@ Kinds (every one gets the same pages, already in memory, so only the work itself
                      ``dedupe.identify`` and ``archive.to_row``, each step timed on its own;
 ``steps_generic``    the same with ``source=None`` for steps 0-4 (no rules: metadata + generic extractor);
 ``trafilatura``      ``trafilatura.extract(html_str, url=...)``, its defaults;
+``generic_vs_trafilatura``  the generic path (``process_page`` with no source: decode, metadata, the
+                     ensemble body, cleaning, dates) and ``trafilatura.extract`` on the same pages,
+                     alternating page by page in this one process; their ratio is the issue-13 floor
+                     (generic path <= 1.3x trafilatura alone);
 ``peer``             newspaper4k end to end on the page (``Article.download(input_html=...)`` + ``parse()``).
 ``journal``          accepting ``--pages`` article rows into a run's journal (SITE_FOLDER: a scratch folder on
                      the journal's disk): one fsync per row (``Run.accept``) against the group commit
@@ -243,6 +247,38 @@ def journal(folder: Path, n: int) -> dict:
     return out
 
 
+def _paired(pages: list[dict]) -> dict:
+    """CPU ms per page of the generic path and of trafilatura alone, timed page by page in turn (a
+    busy machine slows both alike). trafilatura gets the decoded ``str`` (it decodes nothing we
+    would count); the generic path gets the bytes, as the crawl does."""
+    import trafilatura
+
+    from pipelines.process import process_page
+
+    for p in pages:
+        p["html_str"] = p["raw_body"].decode("utf-8", errors="replace")
+    systems = {"generic": lambda p: process_page({k: v for k, v in p.items() if k != "html_str"}, None),
+               "trafilatura": lambda p: trafilatura.extract(p["html_str"], url=p["url"])}
+    spent = dict.fromkeys(systems, 0.0)
+    for p in pages[:WARMUP]:
+        for fn in systems.values():
+            fn(p)
+    for p in pages:
+        for name, fn in systems.items():
+            c0 = time.process_time()
+            fn(p)
+            spent[name] += time.process_time() - c0
+    n = len(pages)
+    out = {"pages": n, "page_kb_mean": round(sum(len(p["raw_body"]) for p in pages) / n / 1024, 1),
+           "peak_rss_mb": round(_rss_mb(), 1), "trafilatura_version": trafilatura.__version__}
+    for name, total in spent.items():
+        out[f"{name}_cpu_ms_per_page"] = round(total / n * 1000, 3)
+    out["cpu_ms_per_page"] = out["generic_cpu_ms_per_page"]
+    out["pages_per_s"] = round(1000 / out["cpu_ms_per_page"], 1)
+    out["generic_over_trafilatura"] = round(spent["generic"] / spent["trafilatura"], 3)
+    return out
+
+
 def run(kind: str, pages: list[dict]) -> dict:
     if kind == "lxml":
         import lxml.html
@@ -264,6 +300,8 @@ def run(kind: str, pages: list[dict]) -> dict:
         out = _timed(pages, lambda p: trafilatura.extract(p["html"], url=p["url"]))
         out["version"] = trafilatura.__version__
         return out
+    if kind == "generic_vs_trafilatura":
+        return _paired(pages)
     if kind == "peer":
         import warnings
 

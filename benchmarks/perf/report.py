@@ -62,6 +62,9 @@ def ratios(r: dict) -> dict:
         "generic_processing_cpu_ms_per_page": generic_processing,
         "generic_processing_over_trafilatura": _div(generic_processing, micro["trafilatura"]["cpu_ms_per_page"]),
         "steps_generic_over_trafilatura": _div(generic["cpu_ms_per_page"], micro["trafilatura"]["cpu_ms_per_page"]),
+        "generic_path_over_trafilatura": (micro.get("generic_vs_trafilatura") or {}).get("generic_over_trafilatura"),
+        "generic_path_over_trafilatura_real": ((r.get("micro_real_pages") or {}).get("generic_vs_trafilatura")
+                                               or {}).get("generic_over_trafilatura"),
         "full_over_peer": _div(full["pages_per_s"], peer.get("pages_per_s")),
         "full_over_peer_cpu": _div(full["pages_per_cpu_s"], peer_cpu_rate),
     }
@@ -91,6 +94,9 @@ def floors(r: dict) -> list[dict]:
         ("full pipeline / fetch-only throughput", ">= 0.5", ra["full_over_fetch_only"], lambda v: v >= 0.5),
         ("processing per page / one lxml parse (rules)", "<= 5", ra["processing_over_lxml_parse"], lambda v: v <= 5),
         ("generic-path processing / trafilatura", "<= 1", ra["generic_processing_over_trafilatura"], lambda v: v <= 1),
+        ("generic path / trafilatura alone, same pages, one process", "<= 1.3", ra["generic_path_over_trafilatura"],
+         lambda v: v <= 1.3),
+        ("the same on ../shared/data/vn-pages", "<= 1.3", ra["generic_path_over_trafilatura_real"], lambda v: v <= 1.3),
         (f"peak RSS at {mem['at_articles']:,} articles (MB)", "< 500", mem["peak_rss_mb"], lambda v: v < 500),
         ("RSS growth per archived article (bytes)", "< 1024", mem["rss_growth_bytes_per_article"], lambda v: v < 1024),
         ("full pipeline / peer throughput", ">= 10", ra["full_over_peer"], lambda v: v >= 10),
@@ -136,12 +142,17 @@ def rows(r: dict) -> list[list[str]]:
                     _fmt(x["cpu_ms_per_page"], 2), _fmt(x["peak_rss_mb"]), note])
     labels = {"lxml": "3. lxml.html parse of the bytes (floor)", "lxml_str": "3b. lxml.html parse of the str",
               "steps_rules": "our steps after download, rules", "steps_generic": "our steps after download, generic",
-              "trafilatura": "4. trafilatura.extract", "peer": "5. peer end to end"}
+              "trafilatura": "4. trafilatura.extract",
+              "generic_vs_trafilatura": "4b. generic path (process_page, no source), beside trafilatura",
+              "peer": "5. peer end to end"}
     for key, label in labels.items():
         x = m.get(key)
         if not x:
             continue
         note = x.get("system") or (f"trafilatura {x['version']}" if x.get("version") else "")
+        if "generic_over_trafilatura" in x:
+            note = (f"trafilatura alone {x['trafilatura_cpu_ms_per_page']} ms on the same pages, in turn: "
+                    f"x{x['generic_over_trafilatura']}")
         if "cpu_ms_per_step" in x:
             note = ", ".join(f"{k} {v}" for k, v in x["cpu_ms_per_step"].items())
         out.append([label, _fmt(x["pages"]), _fmt(x["pages_per_s"]), _fmt(1000 / x["cpu_ms_per_page"]),

@@ -104,6 +104,32 @@ def pages_from(args: list[str], url: str | None, manifest: str | None):
             yield (path if path.is_absolute() else base / path), row.get("url"), row
 
 
+def extract_saved(raw: bytes, url: str | None, fetched: datetime, source=None, extra: dict | None = None,
+                  path: Path | None = None, **options) -> dict:
+    """One saved page through steps 0-4 as the crawl runs them: what ``scrapy extract`` prints and
+    what ``benchmarks/eval.py`` scores (one path for both). ``options`` go to ``process_page``."""
+    from pipelines.process import process_page
+
+    extra = extra or {}
+    page = {
+        "source": source.name if source else None, "url": url or (path.resolve().as_uri() if path else None),
+        "response_url": url, "raw_body": raw, "content_type": extra.get("content_type"),
+        "http_status": extra.get("http_status", 200), "fetched_at": fetched, "discovered_via": "urls",
+        "hints": extra.get("hints") or {}, "run_id": "extract",
+    }
+    item = process_page(page, source, **options)
+    if source is None and not url and item.get("canonical_url"):
+        # no URL given: the page's own canonical URL may still name a declared source
+        source = source_for_url(item["canonical_url"])
+        if source is not None:
+            page.update(source=source.name, html=item["html"])  # decoded once
+            item = process_page(page, source, **options)
+    if source is not None:
+        item.setdefault("region", source.region)
+        item.setdefault("country", source.country)
+    return item
+
+
 class Command(ScrapyCommand):
     requires_project = True
     requires_crawler_process = False
@@ -125,7 +151,6 @@ class Command(ScrapyCommand):
 
     def run(self, args, opts):
         from crawler.sources import get_source
-        from pipelines.process import process_page
 
         if not args and not opts.manifest:
             raise UsageError("give at least one FILE or --manifest", print_help=True)
@@ -144,22 +169,6 @@ class Command(ScrapyCommand):
                 fetched = _aware(extra["fetched_at"])
             if fetched is None:
                 fetched = datetime.fromtimestamp(path.stat().st_mtime, timezone.utc)
-            source = forced or source_for_url(url)
-            page = {
-                "source": source.name if source else None, "url": url or path.resolve().as_uri(),
-                "response_url": url, "raw_body": raw, "content_type": extra.get("content_type"),
-                "http_status": extra.get("http_status", 200), "fetched_at": fetched, "discovered_via": "urls",
-                "hints": extra.get("hints") or {}, "run_id": "extract",
-            }
-            item = process_page(page, source)
-            if source is None and not url and item.get("canonical_url"):
-                # no URL given: the page's own canonical URL may still name a declared source
-                source = source_for_url(item["canonical_url"])
-                if source is not None:
-                    page.update(source=source.name, html=item["html"])  # decoded once
-                    item = process_page(page, source)
-            if source is not None:
-                item.setdefault("region", source.region)
-                item.setdefault("country", source.country)
+            item = extract_saved(raw, url, fetched, forced or source_for_url(url), extra, path)
             print(json.dumps(record(item, str(path)), ensure_ascii=False, default=_json_default), flush=True)
         self.exitcode = 1 if failures else 0

@@ -1,0 +1,150 @@
+"""Well-kept extractors beside ours, on one ``lxml.html`` parse of the page.
+
+Our layers share a plain ``lxml.etree`` tree (no per-node class lookup: it is
+walked a lot). trafilatura, htmldate and jusText only accept ``lxml.html``
+elements, so the generic path parses the page once more, into that form, and
+all three read that one tree. None of them changes it: trafilatura and htmldate
+copy the tree before pruning it, jusText's cleaner works on a copy.
+
+* :func:`trafilatura_text`: trafilatura's main text (no comments, no tables'
+  furniture, its own fallbacks);
+* :func:`justext_text`: jusText's good paragraphs, with the stop-word list of
+  the page's language (language-independent settings when it has none); measured
+  by ``make eval``, not a voter of the crawl's (pipelines.extract.VOTERS);
+* :func:`htmldate_raw`: htmldate's publication day (extensive search, the
+  original date). Only the day: the time of day it returns comes without the
+  page's offset (``14:46:12+0000`` for a page that says ``14:46:12+02:00``).
+"""
+
+from __future__ import annotations
+
+import logging
+from datetime import datetime
+from functools import lru_cache
+
+import lxml.html
+
+logger = logging.getLogger(__name__)
+for _name in ("trafilatura", "htmldate", "justext", "courlan"):
+    logging.getLogger(_name).setLevel(logging.ERROR)  # their per-page warnings are not ours to log
+
+_JUSTEXT_LANGUAGES = {
+    "af": "Afrikaans", "ar": "Arabic", "bg": "Bulgarian", "ca": "Catalan", "cs": "Czech", "da": "Danish",
+    "de": "German", "el": "Greek", "en": "English", "es": "Spanish", "et": "Estonian", "fa": "Persian",
+    "fi": "Finnish", "fr": "French", "he": "Hebrew", "hi": "Hindi", "hr": "Croatian", "hu": "Hungarian",
+    "id": "Indonesian", "is": "Icelandic", "it": "Italian", "ko": "Korean", "lt": "Lithuanian", "lv": "Latvian",
+    "ms": "Malay", "nb": "Norwegian_Bokmal", "nl": "Dutch", "nn": "Norwegian_Nynorsk", "no": "Norwegian_Bokmal",
+    "pl": "Polish", "pt": "Portuguese", "ro": "Romanian", "ru": "Russian", "sk": "Slovak", "sl": "Slovenian",
+    "sr": "Serbian", "sv": "Swedish", "sw": "Swahili", "tl": "Tagalog", "tr": "Turkish", "uk": "Ukrainian",
+    "ur": "Urdu", "vi": "Vietnamese",
+}
+
+
+def html_tree(html: str):
+    """The page as an ``lxml.html`` document (the peers' one parse), or None for an empty page."""
+    if not html or not html.strip():
+        return None
+    try:
+        return lxml.html.document_fromstring(html)
+    except (lxml.etree.ParserError, ValueError):
+        return None
+
+
+def trafilatura_text(htree, url: str | None = None) -> str | None:
+    """trafilatura's main text of the page, paragraphs separated by a blank line."""
+    if htree is None:
+        return None
+    import trafilatura
+
+    try:
+        doc = trafilatura.bare_extraction(htree, url=url, include_comments=False, with_metadata=False,
+                                          include_tables=True)
+    except Exception:  # noqa: BLE001 - a library failing on one page is a missing candidate, not a crash
+        logger.debug("trafilatura failed on %s", url, exc_info=True)
+        return None
+    text = getattr(doc, "text", None) if doc is not None and not isinstance(doc, dict) else (doc or {}).get("text")
+    if not text:
+        return None
+    return "\n\n".join(line.strip() for line in text.split("\n") if line.strip())
+
+
+@lru_cache(maxsize=64)
+def _stoplist(language: str | None) -> frozenset:
+    import justext
+
+    name = _JUSTEXT_LANGUAGES.get((language or "").split("-")[0].lower())
+    return frozenset(justext.get_stoplist(name)) if name else frozenset()
+
+
+def justext_text(htree, language: str | None = None) -> str | None:
+    """jusText's good paragraphs (its defaults; without a stop-word list, its language-independent mode)."""
+    if htree is None:
+        return None
+    from justext.core import (
+        ParagraphMaker, classify_paragraphs, preprocessor, revise_paragraph_classification,
+    )
+
+    stoplist = _stoplist(language)
+    try:
+        paragraphs = ParagraphMaker.make_paragraphs(preprocessor(htree))  # the cleaner works on a copy
+        if stoplist:
+            classify_paragraphs(paragraphs, stoplist)
+        else:
+            classify_paragraphs(paragraphs, stoplist, stopwords_low=0, stopwords_high=0)
+        revise_paragraph_classification(paragraphs)
+    except Exception:  # noqa: BLE001 - see trafilatura_text
+        logger.debug("jusText failed", exc_info=True)
+        return None
+    text = "\n\n".join(p.text.strip() for p in paragraphs  # the h1 is the title, not the body
+                         if not p.is_boilerplate and p.text.strip() and not p.dom_path.endswith("h1"))
+    return text or None
+
+
+def htmldate_raw(htree, url: str | None, latest: datetime) -> str | None:
+    """htmldate's publication day, ``YYYY-MM-DD`` (none after ``latest``)."""
+    if htree is None:
+        return None
+    from htmldate import find_date
+
+    try:
+        found = find_date(htree, url=url, original_date=True, extensive_search=True, outputformat="%Y-%m-%d",
+                          max_date=latest.strftime("%Y-%m-%d"))
+    except Exception:  # noqa: BLE001 - see trafilatura_text
+        logger.debug("htmldate failed on %s", url, exc_info=True)
+        return None
+    return found or None
+
+
+def agreement(texts: dict[str, str]) -> tuple[str, dict[str, float]]:
+    """The candidate the others agree with most: highest mean shingle F1 with the other candidates
+    (the ensemble of Bevendorff et al., SIGIR 2023). ``(name, {name: mean F1})``; ties go to the
+    first name given."""
+    names = [n for n, t in texts.items() if t]
+    if len(names) < 3:
+        return (names[0] if names else next(iter(texts))), {}
+    grams = {n: _shingles(texts[n]) for n in names}
+    sizes = {n: sum(g.values()) for n, g in grams.items()}
+
+    def f1(a: str, b: str) -> float:  # the shingle F1 of scoring.page_prf, without recounting
+        shared = sum((grams[a] & grams[b]).values())
+        return 2 * shared / (sizes[a] + sizes[b]) if sizes[a] + sizes[b] else 0.0
+
+    scores = {n: sum(f1(n, m) for m in names if m != n) / (len(names) - 1) for n in names}
+    return max(names, key=lambda n: scores[n]), scores
+
+
+def overlap(a: str | None, b: str | None) -> float:
+    """Shingle F1 of two texts (scoring.page_prf's F1, from the shingles :func:`agreement` reuses)."""
+    if not a or not b:
+        return 0.0
+    ga, gb = _shingles(a), _shingles(b)
+    size = sum(ga.values()) + sum(gb.values())
+    return 2 * sum((ga & gb).values()) / size if size else 0.0
+
+
+@lru_cache(maxsize=8)
+def _shingles(text: str):
+    """scoring.shingles, kept for the few texts of the page being voted on (overlap, then agreement)."""
+    from pipelines.extraction.scoring import shingles
+
+    return shingles(text)
