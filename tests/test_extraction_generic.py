@@ -160,3 +160,35 @@ def test_htmldate_is_the_last_date_reader_and_only_without_metadata():
     assert "htmldate" not in [label for _, label in extract_fields(meta, None, None)["published_candidates"]]
     assert "htmldate" not in [label for _, label in extract_fields(page, None, None, use_htmldate=False)
                               ["published_candidates"]]
+
+
+UNDATED_PAGE = """<html><head><title>Xuất khẩu tăng</title>
+<script>var v = '20261101'; document.write(v);</script></head><body>
+<nav><a href="/">Trang chủ</a> <span>(01/12/2026)</span></nav>
+<article><h1>Xuất khẩu tăng mạnh</h1>
+<p>Kim ngạch xuất khẩu của tỉnh tiếp tục tăng trong nhiều tháng qua nhờ các dự án mới đi vào hoạt động.</p>
+<p>Các doanh nghiệp trong khu công nghiệp cho biết đơn hàng đã kín đến cuối năm sau.</p></article>
+<ul class="related"><li><a href="/tin-khac-1.html">Tin khác: đầu tư công</a> <span>(29/11/2026)</span></li>
+<li><a href="/tin-khac-2.html">Tin khác: thu hút FDI</a> <span>(28/11/2026)</span></li></ul>
+<div class="site-footer">© 2026 Cổng thông tin điện tử</div></body></html>"""
+
+
+def test_htmldate_reads_no_date_from_other_stories_code_or_a_copyright_line():
+    """A page that states no date of its own: the related stories' dates, a script's build stamp and
+    the copyright year (htmldate's whole-text search answers a related story's day, and without the
+    related stories 2026-11-01, then 2026-01-01) are not its day."""
+    from datetime import datetime, timezone
+
+    import lxml.html
+    from htmldate import find_date
+
+    from pipelines.extraction.peers import htmldate_raw
+
+    latest = datetime(2100, 1, 1, tzinfo=timezone.utc)  # a bound, not today: the page's dates are fixed
+    # what is avoided: htmldate on the whole page answers a related story's day
+    assert find_date(UNDATED_PAGE, extensive_search=True, original_date=True) in ("2026-11-28", "2026-11-29")
+    assert htmldate_raw(lxml.html.document_fromstring(UNDATED_PAGE), "https://example.org/xuat-khau.html",
+                        latest) is None
+    own = UNDATED_PAGE.replace("<h1>Xuất khẩu tăng mạnh</h1>",
+                               "<h1>Xuất khẩu tăng mạnh</h1><p class='date'>Thứ bảy, 19/07/2014 08:30</p>")
+    assert htmldate_raw(lxml.html.document_fromstring(own), None, latest) == "2014-07-19"

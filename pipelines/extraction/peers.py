@@ -100,15 +100,46 @@ def justext_text(htree, language: str | None = None) -> str | None:
     return text or None
 
 
+# Where a page lists other pages, with their dates: navigation, asides, footers and list items that
+# link elsewhere ("Tin liên quan: <a>...</a> (29/11/2026)"). A date there is another story's. And code:
+# a script's numbers ("v=20261101", a build stamp) are no date of the page (JSON-LD stays).
+_OTHER_PAGES = ("//nav | //aside | //footer | //li[.//a[@href]] | //style"
+                " | //script[not(contains(@type, 'ld+json'))]")
+
+
+def without_other_pages(htree):
+    """A copy of the page without the parts that list other pages, and without code (:data:`_OTHER_PAGES`)."""
+    import copy
+
+    pruned = copy.deepcopy(htree)
+    for el in pruned.xpath(_OTHER_PAGES):
+        parent = el.getparent()
+        if parent is not None:
+            parent.remove(el)
+    return pruned
+
+
 def htmldate_raw(htree, url: str | None, latest: datetime) -> str | None:
-    """htmldate's publication day, ``YYYY-MM-DD`` (none after ``latest``)."""
+    """htmldate's publication day, ``YYYY-MM-DD`` (none after ``latest``), or None.
+
+    Searched in the page without the parts that list other pages (a related-stories list's dates
+    are the commonest wrong answer of a whole-page search). htmldate's markup search first; its
+    extensive search (any date in the text) only when that found nothing, and then not when it
+    answers the 1st of a month: that is how it writes what it found only to the month
+    (``YYYY-MM`` -> the 1st) or the year (a copyright line -> 1 January), which is no day."""
     if htree is None:
         return None
     from htmldate import find_date
 
+    pruned = without_other_pages(htree)
+    options = {"url": url, "original_date": True, "outputformat": "%Y-%m-%d", "max_date": latest.strftime("%Y-%m-%d")}
     try:
-        found = find_date(htree, url=url, original_date=True, extensive_search=True, outputformat="%Y-%m-%d",
-                          max_date=latest.strftime("%Y-%m-%d"))
+        found = find_date(pruned, extensive_search=False, **options)
+        if not found:
+            found = find_date(pruned, extensive_search=True, **options)
+            if found and found.endswith("-01"):
+                logger.debug("htmldate's whole-text answer %s for %s is a month or a year, not a day", found, url)
+                found = None
     except Exception:  # noqa: BLE001 - see trafilatura_text
         logger.debug("htmldate failed on %s", url, exc_info=True)
         return None
