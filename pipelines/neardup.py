@@ -5,15 +5,9 @@ their own headline, lead, captions, credit line and page furniture. The exact
 dedupe of step 5 misses these copies; this step catches them and leaves alone
 two outlets' own stories about the same event.
 
-A copy keeps most of its story's sentences word for word; two outlets' rewrites of one
-event (even both built on one press release) share few sentences verbatim, and an
-outlet's excerpt of a wire story keeps well under two thirds of it. So the decision
-rests on *sentence units*, with a MinHash estimate of shingle similarity beside it for
-what sentences cannot show (a body of two or three sentences with one reworded, a copy
-whose punctuation splits sentences differently).
-
-The signatures and the decision are :mod:`pipelines.neardup_signature` (pure functions, used by
-the crawl, the benchmark and the tests alike); thresholds and their evidence: ``docs/NEARDUP.md``
+How a copy is told from two outlets' own stories (sentence units, with a MinHash estimate beside
+them) and the functions that decide it are :mod:`pipelines.neardup_signature` (pure, used by the
+crawl, the benchmark and the tests alike); thresholds and their evidence: ``docs/NEARDUP.md``
 and ``benchmarks/neardup_eval.py``.
 
 :class:`NearDupPipeline` (after ``pipelines.dedupe.DedupePipeline``) queries the

@@ -12,15 +12,7 @@ from __future__ import annotations
 from datetime import timedelta, timezone
 
 from crawler.demo.corpus import slugify
-from crawler.demo.furniture import (
-    MEGA_MENU,
-    comment_form,
-    esc,
-    menu,
-    padding,
-    script_block,
-    style_block,
-)
+from crawler.demo.furniture import MEGA_MENU, comment_form, esc, menu, padding, script_block, style_block
 from crawler.demo.sites import NEWSPAPER
 
 P = NEWSPAPER.prefix

@@ -12,15 +12,7 @@ import json
 from datetime import timedelta
 
 from crawler.demo.corpus import slugify
-from crawler.demo.furniture import (
-    MEGA_MENU,
-    comment_form,
-    esc,
-    menu,
-    padding,
-    script_block,
-    style_block,
-)
+from crawler.demo.furniture import MEGA_MENU, comment_form, esc, menu, padding, script_block, style_block
 from crawler.demo.sites import OUTLET
 
 P = OUTLET.prefix

@@ -8,15 +8,7 @@ Discovery is by paginated section listings (``?trang=N``, "Trang sau »").
 
 from __future__ import annotations
 
-from crawler.demo.furniture import (
-    MEGA_MENU,
-    comment_form,
-    esc,
-    menu,
-    padding,
-    script_block,
-    style_block,
-)
+from crawler.demo.furniture import MEGA_MENU, comment_form, esc, menu, padding, script_block, style_block
 from crawler.demo.sites import PORTAL
 
 P = PORTAL.prefix
