@@ -15,13 +15,10 @@ logger = logging.getLogger(__name__)
 RECOVERED_CONSUMER = "seen"
 
 
-def recovered_recorder(archive, record: dict) -> SeenRecorder:
-    """The seen-URL rows of a run killed before it wrote its file, from the rows recovery published
-    for it (``archive.recovered_runs``): each archived article's URLs and each copy's URL. Without
-    them the next run fetches those copies again and records each a second time in ``duplicates``.
-    Ids are the run's own: a demo source's URLs name that run's server address."""
+def _source_finder():
+    """``source_for(name, url)``: the declared source resolved as it was for ``url``. Ids are a
+    run's own: a demo source's URLs name that run's server address."""
     from urllib.parse import urlsplit
-    from zoneinfo import ZoneInfo
 
     from crawler.sources import registry
 
@@ -37,6 +34,32 @@ def recovered_recorder(archive, record: dict) -> SeenRecorder:
             sources[(name, base)] = decl.resolve(base or None)
         return sources[(name, base)]
 
+    return source_for
+
+
+def carried_outcomes(carried) -> dict[tuple[str, str], tuple[str, dict]]:
+    """``{(source, id of the found URL): (outcome, row)}`` of the rows a killed process of a run
+    journaled (``storage.run.Run.carried``), for the rerun that continues that run."""
+    from crawler.sources import registry
+
+    source_for = _source_finder()
+    names = set(registry().names())
+    out = {}
+    for outcome, row in carried:
+        if row.get("source") in names and row.get("url"):
+            out[(row["source"], source_for(row["source"], row["url"]).article_id(row["url"]))] = (outcome, row)
+    return out
+
+
+def recovered_recorder(archive, record: dict) -> SeenRecorder:
+    """The seen-URL rows of a run killed before it wrote its file, from the rows recovery published
+    for it (``archive.recovered_runs``): each archived article's URLs and each copy's URL. Without
+    them the next run fetches those copies again and records each a second time in ``duplicates``."""
+    from zoneinfo import ZoneInfo
+
+    from crawler.sources import registry
+
+    source_for = _source_finder()
     recorder = SeenRecorder()
     names = set(registry().names())
     articles = archive.recovered_rows("articles", record, ["source", "url", "canonical_url", "article_id",

@@ -52,12 +52,23 @@ def new_run_id(now: datetime | None = None) -> str:
     return now.strftime("%Y%m%dT%H%M%SZ") + "-" + secrets.token_hex(3)
 
 
-def process_run_id() -> str:
+def process_run_id(continuing: str | None = None) -> str:
+    """The run id of this process's crawls: new, or ``continuing`` (a killed run of the same job,
+    ``storage.Archive.resumable_run``) when given before the first crawler asks."""
     global _process_run_id
     with _lock:
         if _process_run_id is None:
-            _process_run_id = new_run_id()
+            _process_run_id = continuing or new_run_id()
         return _process_run_id
+
+
+def run_job(names, spider_args: dict | None) -> str:
+    """What a crawl does, as its journal records it: a rerun of the same job continues a run of it
+    that was killed (the sources and every spider argument: a window or a URL list is another job)."""
+    import json
+
+    return json.dumps({"sources": sorted(names), "args": sorted((spider_args or {}).items())},
+                      sort_keys=True, default=str)
 
 
 class _DryClaims:
@@ -82,7 +93,8 @@ class _DryClaims:
 class ArchiveSession:
     def __init__(self, uri: str, run_id: str, journal_dir: str | None, dry_run: bool,
                  retry_failed_after: float = 6 * 3600, max_failed_attempts: int = 5,
-                 journal_group: tuple[int, float] | None = None):
+                 journal_group: tuple[int, float] | None = None, job: str | None = None,
+                 resolver_factory=None):
         from storage import (
             open_archive,  # storage is imported only when a crawl opens the archive
         )
@@ -93,18 +105,27 @@ class ArchiveSession:
         rows, ms = journal_group or (None, None)
         group = {} if journal_group is None else {"journal_group_rows": rows, "journal_group_ms": ms}
         self.archive = open_archive(uri, **group)
+        self.archive.resolver_factory = resolver_factory  # runs it recovers: their copies decided
         self.state = self.archive.dedupe_state()
+        self._carried: dict[tuple[str, str], tuple[str, dict]] = {}
         if dry_run:
             self.run = None
             self._claims = _DryClaims(self.state)
         else:
-            self.run = self.archive.begin_run(run_id, journal_dir=journal_dir or None)
+            self.run = self.archive.begin_run(run_id, journal_dir=journal_dir or None, job=job)
             self._claims = self.run
+            if self.run.resumed:
+                from crawler.recovery import carried_outcomes
+
+                self._carried = carried_outcomes(self.run.carried)
+                logger.warning("run %s continues: %d rows of its killed process are kept, their pages not "
+                               "fetched again", run_id, len(self.run.carried))
         self.users = 0
         self.sources: list[str] = []
         self.manifest: dict | None = None
         self.commit_error: str | None = None
         self.run_rows: list[dict] = []
+        self._deferred_rows: list = []  # the spiders' run report rows, built once copies are decided
         self.started_at = clock.now()
         self.seen = SeenState(retry_failed_after, max_failed_attempts)
         self._seen_loaded = False
@@ -134,6 +155,12 @@ class ArchiveSession:
             _, day = self.seen.lookup(article_id)
             return "already_archived", day
         return self.seen.lookup(article_id)
+
+    def carried_outcome(self, source: str, article_id: str) -> tuple[str, dict] | None:
+        """``(outcome, row)`` when this run continues a killed one whose journal holds the URL of
+        ``article_id`` (outcome ``archived`` or ``duplicate_<method>``): its page is not fetched
+        again and counts as the killed process counted it."""
+        return self._carried.get((source, article_id))
 
     def known_url(self, article_id: str) -> bool:
         return self.skip_reason(article_id)[0] is not None
@@ -279,6 +306,31 @@ class ArchiveSession:
         if self.run is not None:
             self.run.accept("runs", row)
 
+    def defer_run_row(self, build) -> None:
+        """``build(demotions) -> row``: a spider's run report row, built when the last crawler
+        releases the session, after the run's copies are decided (a copy archived while crawling
+        may become a duplicate then: ``demotions``, storage.run.Run.demotions)."""
+        self._deferred_rows.append(build)
+
+    def settle(self) -> None:
+        """Decide the run's copies (publish what is journaled), publish the near-duplicate index,
+        then build and journal the spiders' run report rows with those decisions."""
+        demotions: list = []
+        if self.run is not None:
+            try:
+                self.run.settle()
+                if self.run.resolver is not None:
+                    self.run.resolver.publish(self.run.run_id, self.accept)
+            except Exception as exc:  # noqa: BLE001 - the rows stay journaled; the commit publishes them
+                logger.error("run %s: the copies could not be decided before the report: %s", self.run_id, exc)
+            demotions = list(self.run.demotions)
+        deferred, self._deferred_rows = self._deferred_rows, []
+        for build in deferred:
+            try:
+                self.add_run_row(build(demotions))
+            except Exception as exc:  # noqa: BLE001 - the articles matter more than their report
+                logger.error("could not journal a run report row of run %s: %s", self.run_id, exc)
+
 
 def journal_group(settings) -> tuple[int, float]:
     """``(JOURNAL_GROUP_ROWS, JOURNAL_GROUP_MS)``, checked: a bad value is an ``ArchiveConfigError``
@@ -305,6 +357,8 @@ def journal_group(settings) -> tuple[int, float]:
 
 
 def acquire(settings, dry_run: bool = False) -> ArchiveSession:
+    from pipelines.neardup import params_from_settings, recovery_resolver
+
     uri = archive_uri(settings)
     group = journal_group(settings)
     run_id = settings.get("RUN_ID") or process_run_id()
@@ -316,7 +370,9 @@ def acquire(settings, dry_run: bool = False) -> ArchiveSession:
                 uri, run_id, settings.get("ARCHIVE_JOURNAL_DIR"), bool(dry_run),
                 retry_failed_after=settings.getfloat("SEEN_RETRY_FAILED_AFTER", 6 * 3600),
                 max_failed_attempts=settings.getint("SEEN_MAX_FAILED_ATTEMPTS", 5),
-                journal_group=group,
+                journal_group=group, job=settings.get("RUN_JOB") or None,
+                resolver_factory=(recovery_resolver(params_from_settings(settings))
+                                  if settings.getbool("NEARDUP_ENABLED", True) else None),
             )
             session.seen_compact_files = settings.getint("SEEN_COMPACT_FILES", 50)
             _sessions[key] = session
@@ -333,7 +389,10 @@ def release(session: ArchiveSession, summary: dict | None = None) -> dict | None
         if last:
             _sessions.pop((session.uri, session.run_id, session.dry_run), None)
             _finished.append(session)
-    if not last or session.run is None:
+    if not last:
+        return None
+    session.settle()
+    if session.run is None:
         return None
     try:
         session.manifest = session.run.commit(summary or {})

@@ -12,14 +12,19 @@ and ``benchmarks/neardup_eval.py``.
 
 :class:`NearDupPipeline` (after ``pipelines.dedupe.DedupePipeline``) queries the
 archive's persistent index (:mod:`pipelines.neardup_index`: candidates are the
-articles sharing a sentence unit); the first-archived copy stays in ``articles``,
-every later copy is dropped and recorded in the ``duplicates`` dataset with
-``method = "near"``.
+articles sharing a sentence unit). A copy of an article already archived (an earlier
+run, or a segment of this run already published) is dropped at once and recorded in
+the ``duplicates`` dataset with ``method = "near"``. Copies among this run's own
+articles are not decided in crawl order: when a segment of the run is published,
+:class:`Resolver` takes its articles in storage's fixed order
+(:func:`storage.publish.keep_order`: the first published is kept) and the others go
+to ``duplicates``, so the same pages give the same archive however they were fetched.
 """
 
 from __future__ import annotations
 
 import logging
+import secrets
 import threading
 import time
 from dataclasses import replace
@@ -36,6 +41,115 @@ logger = logging.getLogger(__name__)
 
 
 # ====================================================================== the Scrapy stage
+class Resolver:
+    """The near-duplicate decisions of a run's segments (``storage.run.Run.set_resolver``).
+
+    ``begin()`` gives one segment's ``match(row)`` / ``keep(row)``: a row is a copy of the most
+    similar article of the index (archived) or of the segment's rows kept before it. ``kept(rows)``
+    adds a published segment's articles to the index (published with the run's next index segment).
+    """
+
+    def __init__(self, index, params: Params = DEFAULT, meta: dict | None = None):
+        self.index = index
+        self.p = params
+        self.meta = meta  # article id -> what a late copy's duplicates row needs (the stage's)
+        self.signatures: dict[tuple[str, str], object] = {}  # computed in the crawl, until decided
+        self._mutex = threading.Lock()
+
+    def remember(self, article_id: str, content_hash: str, sig) -> None:
+        with self._mutex:
+            self.signatures[(article_id, content_hash)] = sig
+
+    def signature_of(self, row: dict):
+        with self._mutex:
+            sig = self.signatures.pop((row["article_id"], row["content_hash"]), None)
+        return sig if sig is not None else signature(row.get("body"), self.p)
+
+    def begin(self) -> "_Segment":
+        self.index.refresh()  # what other runs published: decided against too
+        return _Segment(self)
+
+    def kept(self, rows: list[dict]) -> None:
+        for row in rows:
+            if (row.get("version") or 1) > 1:
+                continue
+            sig = self.signature_of(row)
+            if sig.shingles >= self.p.min_shingles:
+                self.index.add(row["article_id"], sig)
+                if self.meta is not None:
+                    self.meta[row["article_id"]] = _meta(row)
+
+    def publish(self, run_id: str, accept=None) -> int:
+        """Publish the index entries of the run's published articles. An article a concurrent run
+        archived first (a late copy) is recorded with ``accept("duplicates", row)`` when given."""
+        late = self.index.publish(run_id)
+        for article_id, match in late:
+            meta = (self.meta or {}).get(article_id)
+            if accept is not None and meta is not None:
+                accept("duplicates", _duplicate_row(match.article_id, match.similarity, meta))
+            logger.warning("near-duplicate found at publish (concurrent run): %s copies %s", article_id,
+                           match.article_id)
+        if self.meta is not None:
+            self.meta.clear()
+        return len(late)
+
+    def finish(self, run_id: str) -> None:
+        """Publish the index entries of a run recovery published (``storage.Archive.recover``)."""
+        self.publish(run_id)
+
+
+class _Segment:
+    def __init__(self, resolver: Resolver):
+        self.r = resolver
+        self.local = NearDupIndex(None, resolver.p)  # this segment's kept rows
+        self.sigs: dict[int, object] = {}
+
+    def _sig(self, row):
+        key = id(row)
+        if key not in self.sigs:
+            self.sigs[key] = self.r.signature_of(row)
+        return self.sigs[key]
+
+    def match(self, row):
+        sig = self._sig(row)
+        if sig.shingles < self.r.p.min_shingles:
+            return None
+        found = [m for m in (self.r.index.lookup(sig, exclude=row["article_id"]),
+                             self.local.lookup(sig, exclude=row["article_id"])) if m is not None]
+        if not found:
+            return None
+        best = max(found, key=lambda m: m.similarity)
+        return best.article_id, best.similarity
+
+    def keep(self, row) -> None:
+        sig = self._sig(row)
+        if sig.shingles >= self.r.p.min_shingles:
+            self.local.add(row["article_id"], sig)
+
+
+def recovery_resolver(params: Params = DEFAULT):
+    """``Archive.resolver_factory`` for the runs a crawl recovers: their copies decided as their
+    crawl would have, their articles indexed."""
+    def make(archive):
+        index = NearDupIndex(archive.backend, params, owner="neardup")
+        index.refresh()
+        index.catch_up(archive)
+        return Resolver(index, params)
+    return make
+
+
+def params_from_settings(s) -> Params:
+    """``NEARDUP_THRESHOLD`` / ``NEARDUP_SHARE`` / ``NEARDUP_MIN_SHINGLES``, checked."""
+    threshold = s.getfloat("NEARDUP_THRESHOLD", DEFAULT.threshold)
+    if not 0.0 < threshold <= 1.0:
+        raise ValueError(f"NEARDUP_THRESHOLD must be in (0, 1], got {threshold!r}")
+    share_at = s.getfloat("NEARDUP_SHARE", DEFAULT.share)
+    if not 0.0 < share_at <= 1.0:
+        raise ValueError(f"NEARDUP_SHARE must be in (0, 1], got {share_at!r}")
+    return replace(DEFAULT, threshold=threshold, share=share_at,
+                   min_shingles=s.getint("NEARDUP_MIN_SHINGLES", DEFAULT.min_shingles))
+
+
 class _Shared:
     """One index per archive session: every crawler of a ``scrapy crawlall`` process shares it."""
 
@@ -44,6 +158,7 @@ class _Shared:
         self.dry_run = dry_run
         self.users = 0
         self.meta: dict[str, dict] = {}  # pending article id -> what a duplicates row needs
+        self.resolver: Resolver | None = None
         self.last_publish = time.monotonic()
         self.retry_at = 0.0  # after a failed publish, not before this (time.monotonic())
 
@@ -83,14 +198,7 @@ class NearDupPipeline:
         s = crawler.settings
         if not s.getbool("NEARDUP_ENABLED", True):
             raise NotConfigured("NEARDUP_ENABLED is off")
-        threshold = s.getfloat("NEARDUP_THRESHOLD", DEFAULT.threshold)
-        if not 0.0 < threshold <= 1.0:
-            raise ValueError(f"NEARDUP_THRESHOLD must be in (0, 1], got {threshold!r}")
-        share_at = s.getfloat("NEARDUP_SHARE", DEFAULT.share)
-        if not 0.0 < share_at <= 1.0:
-            raise ValueError(f"NEARDUP_SHARE must be in (0, 1], got {share_at!r}")
-        params = replace(DEFAULT, threshold=threshold, share=share_at,
-                         min_shingles=s.getint("NEARDUP_MIN_SHINGLES", DEFAULT.min_shingles))
+        params = params_from_settings(s)
         return cls(crawler.crawl_run.session, crawler.stats, params,
                    publish_items=s.getint("NEARDUP_PUBLISH_ITEMS", 2000),
                    publish_seconds=s.getfloat("NEARDUP_PUBLISH_SECONDS", 300.0),
@@ -108,6 +216,13 @@ class NearDupPipeline:
                 # rows a killed run left, published by recovery without their index entries
                 index.catch_up(session.archive, write=not session.dry_run)
                 shared = _shared[self._key] = _Shared(index, bool(session.dry_run))
+                run = session.run
+                if run is not None:  # the run's own copies are decided when a segment is published
+                    if run.resumed:  # continuing a killed run: what its process published, indexed
+                        index.part = secrets.token_hex(3) + "-"
+                        index.catch_up_run(session.archive, run.run_id, run.published_files())
+                    shared.resolver = Resolver(index, self.params, shared.meta)
+                    run.set_resolver(shared.resolver)
                 logger.info("near-duplicate index: %d articles in %d segments", len(index), len(index.segments))
                 if not len(index) and (others := index.other_indexes()):
                     logger.warning("the near-duplicate index %s is empty but the archive holds %s (another format or "
@@ -150,8 +265,10 @@ class NearDupPipeline:
             stats.inc_value("pipeline/dropped/duplicate_near")
             raise Dropped("duplicate_near", f"duplicate (near, {match.similarity:.2f}) of {match.article_id}: "
                           f"{item['url']}", kept=match.article_id, similarity=match.similarity)
-        index.add(item["article_id"], sig)
-        shared.meta[item["article_id"]] = _meta(item)
+        if shared.resolver is not None:  # decided with the run's other articles when published
+            shared.resolver.remember(item["article_id"], item.get("content_hash", ""), sig)
+        else:  # a dry run: first come, first kept
+            index.add(item["article_id"], sig)
         stats.inc_value("neardup/ms", (time.perf_counter() - started) * 1000)
         now = time.monotonic()
         if now >= shared.retry_at and (len(index.pending) >= self.publish_items
@@ -161,10 +278,12 @@ class NearDupPipeline:
 
     def _publish(self) -> None:
         shared, stats, session = self.shared, self.stats, self.session
-        if shared.dry_run:
+        if shared.dry_run or shared.resolver is None:
             return
         try:
-            late = shared.index.publish(session.run_id)
+            # an article archived here while a concurrent run archived the same story first is
+            # recorded in duplicates too, so analysts see the pair (Resolver.publish)
+            late = shared.resolver.publish(session.run_id, session.accept)
         except Exception as exc:  # noqa: BLE001 - the articles are safe in the run's journal
             stats.inc_value("neardup/publish_failed")
             shared.retry_at = time.monotonic() + self.publish_seconds  # not again at every item
@@ -172,19 +291,12 @@ class NearDupPipeline:
                          "`scrapy archive duplicates --reindex` adds any that are lost): %s",
                          len(shared.index.pending), exc)
             return
-        for article_id, match in late:
-            # Archived here while a concurrent run archived the same story first: its row is
-            # already journaled in ``articles``; the pair is recorded so analysts see it.
-            meta = shared.meta.get(article_id)
-            if meta is not None:
-                session.accept("duplicates", _duplicate_row(match.article_id, match.similarity, meta))
-            stats.inc_value("neardup/late")
-            logger.warning("near-duplicate found at publish (concurrent run): %s copies %s", article_id,
-                           match.article_id)
-        shared.meta.clear()
+        if late:
+            stats.inc_value("neardup/late", late)
         shared.last_publish = time.monotonic()
 
 
 def _meta(item: dict) -> dict:
+    """What a duplicates row needs of an article (an item of the crawl, or its archived row)."""
     return {"url": item["url"], "source": item["source"], "title": item.get("title"),
-            "run_id": item["run_id"], "crawled_at": item["fetched_at"]}
+            "run_id": item["run_id"], "crawled_at": item.get("fetched_at") or item.get("crawled_at")}

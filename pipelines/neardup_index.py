@@ -273,6 +273,7 @@ class NearDupIndex:
         self._gone: set[str] = set()  # covered by a compaction we loaded: never load them
         self._mutex = threading.RLock()
         self._seq = 0
+        self.part = ""  # a rerun continuing a killed run names its segments apart from the killed process's
         self._new_delta()
         self.last_refresh = 0.0
 
@@ -374,7 +375,7 @@ class NearDupIndex:
                     entries = {a: e for a, e in self.pending.items() if a not in gone}
                     seg = None
                     if entries:
-                        name = f"{self.prefix}seg-{run_id}-{self._seq:05d}.npz"
+                        name = f"{self.prefix}seg-{run_id}-{self.part}{self._seq:05d}.npz"
                         seg = self._segment_of(name, entries)
                         self.store.put(name, seg.to_bytes(self.p))
                     if len(self.segments) + 1 > self.max_segments:
@@ -424,35 +425,44 @@ class NearDupIndex:
         again. Call before deciding on any copy; returns how many articles were added. Each run
         is caught up once (its ``seg-<run_id>-recovered.npz``, then the run marked done:
         storage/recovered.py); ``write=False`` (a dry run) adds them in memory only."""
-        from pipelines.neardup_signature import signature
-
         consumer = f"neardup-v{FORMAT}-{self.p.tag}"
         added = 0
         with self._mutex:
             for record in archive.recovered_runs(consumer):
-                run_id = record["run_id"]
-                rows = archive.recovered_rows("articles", record, ["article_id", "version", "crawled_at", "body"])
-                newest: dict[str, tuple] = {}
-                for aid, version, crawled, body in zip(*(rows[c].to_pylist() for c in rows.column_names)):
-                    if aid not in newest or version > newest[aid][0]:
-                        newest[aid] = (version, crawled, body)
-                indexed = self._indexed(list(newest))
-                entries = {}
-                for aid, (_, _, body) in sorted(newest.items(), key=lambda kv: (kv[1][1], kv[0])):
-                    sig = signature(body, self.p)
-                    if aid not in indexed and sig.shingles >= self.p.min_shingles:
-                        entries[aid] = Entry.of(sig, self.p)
-                if entries:
-                    name = f"{self.prefix}seg-{run_id}-recovered.npz"
-                    seg = self._segment_of(name, entries)
-                    if write:  # create-only: a catch-up redone after a crash publishes nothing twice
-                        self.store.put(name, seg.to_bytes(self.p))
-                    self.segments[name] = seg
-                    added += len(entries)
-                    logger.warning("near-duplicate index: %d articles of recovered run %s added", len(entries), run_id)
+                added += self._add_archived(archive, record, "recovered", write)
                 if write:
-                    archive.recovered_done(run_id, consumer)
+                    archive.recovered_done(record["run_id"], consumer)
         return added
+
+    def catch_up_run(self, archive, run_id: str, files: list[dict], write: bool = True) -> int:
+        """Index the articles that a killed process of run ``run_id`` published (``files``, its
+        journal's) without publishing their index entries; a rerun continuing it calls this first."""
+        with self._mutex:
+            return self._add_archived(archive, {"run_id": run_id, "files": files}, f"{self.part}resumed", write)
+
+    def _add_archived(self, archive, record: dict, label: str, write: bool) -> int:
+        from pipelines.neardup_signature import signature
+
+        run_id = record["run_id"]
+        rows = archive.recovered_rows("articles", record, ["article_id", "version", "crawled_at", "body"])
+        newest: dict[str, tuple] = {}
+        for aid, version, crawled, body in zip(*(rows[c].to_pylist() for c in rows.column_names)):
+            if aid not in newest or version > newest[aid][0]:
+                newest[aid] = (version, crawled, body)
+        indexed = self._indexed(list(newest))
+        entries = {}
+        for aid, (_, _, body) in sorted(newest.items(), key=lambda kv: (kv[1][1], kv[0])):
+            sig = signature(body, self.p)
+            if aid not in indexed and sig.shingles >= self.p.min_shingles:
+                entries[aid] = Entry.of(sig, self.p)
+        if entries:
+            name = f"{self.prefix}seg-{run_id}-{label}.npz"
+            seg = self._segment_of(name, entries)
+            if write:  # create-only: a catch-up redone after a crash publishes nothing twice
+                self.store.put(name, seg.to_bytes(self.p))
+            self.segments[name] = seg
+            logger.warning("near-duplicate index: %d articles of %s run %s added", len(entries), label, run_id)
+        return len(entries)
 
     def _indexed(self, ids: list[str]) -> set[str]:
         """Which of ``ids`` a loaded segment or this run's pending articles hold."""

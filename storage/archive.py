@@ -51,6 +51,9 @@ class Archive:
                         run_options.get("journal_group_ms", groupcommit.DEFAULT_MS))
         self.run_options = run_options
         self._state: DedupeState | None = None
+        # the crawl's near-duplicate decisions for runs this archive recovers (set by the crawl:
+        # ``resolver_factory(archive) -> resolver`` as Run.set_resolver takes, plus ``finish(run_id)``)
+        self.resolver_factory = None
 
     def __repr__(self) -> str:
         return f"<Archive {self.display_uri}>"
@@ -82,7 +85,9 @@ class Archive:
             self._state = state
         return self._state
 
-    def begin_run(self, run_id: str, journal_dir: str | os.PathLike | None = None) -> Run:
+    def begin_run(self, run_id: str, journal_dir: str | os.PathLike | None = None, job: str | None = None) -> Run:
+        """A new run, or the continuation of the run ``run_id`` that died (its journal replayed).
+        ``job`` (what the run crawls) is kept in the journal's meta for :meth:`resumable_run`."""
         check_name(run_id, "run_id")
         root = self.journal_root(journal_dir)
         self.recover(root, skip=(run_id,))
@@ -94,12 +99,41 @@ class Archive:
             committed = False
         if committed:
             raise ArchiveError(f"run {run_id!r} is already committed in {self.display_uri}")
-        journal.open(meta={"run_id": run_id, "archive": self.display_uri})
+        journal.open(meta={"run_id": run_id, "archive": self.display_uri, "job": job})
         try:
             return Run(self, run_id, journal, **self.run_options)  # resumes a dead journal of the same id
         except BaseException:
             journal.close()
             raise
+
+    def resumable_run(self, job: str, journal_dir: str | os.PathLike | None = None) -> str | None:
+        """The newest run of ``job`` on this archive whose process died before its crawl was over
+        (no report rows journaled, no final segment, no manifest): a rerun of the same job continues it under its
+        id, so the copies of a story are decided once over both parts (docs/STORAGE.md)."""
+        root = self.journal_root(journal_dir)
+        if not root.is_dir():
+            return None
+        found = None
+        for folder in sorted(p for p in root.iterdir() if p.is_dir()):
+            journal = Journal(folder, max_bytes=None)
+            meta = journal.meta()
+            if meta.get("job") != job or meta.get("archive") not in (None, self.display_uri):
+                continue
+            if not journal.take_alive():  # its crawl is running
+                continue
+            try:
+                # its report rows (journaled once its crawl was over), a final segment or the commit
+                ending = any(rec.get("t") == "committed" or (rec.get("t") == "intent" and rec.get("final"))
+                             or (rec.get("t") == "row" and rec.get("d") == "runs") for rec in journal.records())
+                if ending or self.backend.exists(manifest_key(folder.name)):
+                    continue  # it reached its commit: recovery finishes it
+            except (ArchiveError, OSError, StoreUnavailable) as exc:
+                log.warning("journal %s cannot be continued (%s): it is recovered instead", folder, exc)
+                continue
+            finally:
+                journal.close()
+            found = folder.name if found is None or folder.name > found else found
+        return found
 
     def recover(self, journal_dir: str | os.PathLike | None = None, skip=()) -> dict:
         """Publish, exactly once, what runs that died left in their journals."""
@@ -121,8 +155,13 @@ class Archive:
             try:
                 journal.open()
                 run = Run(self, folder.name, journal, **self.run_options)
+                resolver = self.resolver_factory(self) if self.resolver_factory is not None else None
+                if resolver is not None:  # the copies among its rows, as its crawl would have decided them
+                    run.set_resolver(resolver)
                 pending = run.pending_rows
                 manifest = run.commit(summary={"recovered": True}, status="recovered")
+                if resolver is not None and manifest.get("status") != "unpublished":
+                    resolver.finish(folder.name)
                 if manifest.get("status") == "unpublished":
                     report["failed"][folder.name] = manifest.get("error")
                 else:

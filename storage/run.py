@@ -40,6 +40,19 @@ def manifest_key(run_id: str) -> str:
     return f"_manifests/{run_id}.json"
 
 
+_SUMMARY = ("source", "url", "canonical_url", "article_id", "published_at", "title", "authors", "method")
+
+
+def _summary(row: dict) -> dict:
+    """What the crawl's report needs of a row it did not accept itself (no text)."""
+    out = {k: row[k] for k in _SUMMARY if k in row}
+    if "body" in row:
+        out["has_body"] = bool((row.get("body") or "").strip())
+    if "duplicate_url" in row:
+        out["url"] = row["duplicate_url"]
+    return out
+
+
 class Run:
     def __init__(self, archive, run_id: str, journal: Journal, *, lock_timeout: float = 600.0,
                  publish_timeout: float = 60.0, retry_initial: float = 0.5, retry_max: float = 30.0,
@@ -62,8 +75,14 @@ class Run:
         self._upto = 0  # first seq not covered by a done segment
         self._intents: dict[int, dict] = {}
         self._done: dict[int, dict] = {}
-        self._claimed_urls: set[int] = set()
-        self._claimed_hashes: dict[int, str] = {}
+        # the crawl's near-duplicate index (set_resolver): decides the near copies of a segment
+        self.resolver = None
+        # copies found when a segment of this process was decided: (method, kept, similarity, row)
+        self.demotions: list[tuple[str, str, float, dict]] = []
+        # a rerun that continues this run (same id, after a kill): what the journal held before
+        self.carried: list[tuple[str, dict]] = []  # (outcome: "archived" | "duplicate_<method>", row)
+        self.resumed = False
+        self.reached_commit = False  # a final segment was decided: nothing is left to crawl
         # article ids this run claimed but whose row lost its text to another writer at publish:
         # its duplicates rows must point at the copy that was kept instead
         self._redirect: dict[str, str] = {}
@@ -83,15 +102,19 @@ class Run:
     # ------------------------------------------------------------------ replay
     def _replay(self) -> None:
         started = False
+        carried: list[tuple[int, str, dict]] = []
         for rec in self.journal.records():
             kind = rec.get("t")
             if kind == "row":
                 self._seq = rec["seq"] + 1
                 item = (rec["seq"], rec["d"], rec["r"])
                 (self._runs_rows if rec["d"] == "runs" else self._rows).append(item)
+                if rec["d"] != "runs":
+                    carried.append((rec["seq"], rec["d"], _summary(rec["r"])))
             elif kind == "intent":
                 self._intents[rec["k"]] = rec
                 self._redirect.update(rec.get("redirect", {}))
+                self.reached_commit = self.reached_commit or bool(rec.get("final"))
             elif kind == "done":
                 self._done[rec["k"]] = rec
                 self._upto = max(self._upto, rec["b"])
@@ -104,25 +127,50 @@ class Run:
         finals = [d["b"] for d in self._done.values() if d.get("final")]
         if finals:
             self._runs_rows = [r for r in self._runs_rows if r[0] >= max(finals)]
-        for _, dataset, row in self._rows:
+        self.resumed = started and not self.committed
+        demoted = {seq: d[0] for i in self._intents.values() if i["k"] in self._done
+                   for seq, d in i["demote"].items()}
+        for seq, dataset, row in carried:
             if dataset == "articles":
-                self._claimed_urls.add(hash64(row["article_id"]))
-                self._claimed_hashes.setdefault(hash64(row["content_hash"]), row["article_id"])
+                method = demoted.get(str(seq))
+                self.carried.append((f"duplicate_{method}" if method else "archived", row))
+            else:
+                self.carried.append((f"duplicate_{row['method']}", row))
         if not started:
             self.journal.append([{"t": "started", "at": self.started_at.isoformat()}])
 
     # ------------------------------------------------------------------ the crawl's side
     def claim(self, article_id: str, content_hash: str) -> tuple[str, str | None]:
+        """``("url" | "exact", kept)`` when the archive holds the URL or the text already (earlier
+        runs, this run's published segments, concurrent writers), else ``("new", None)``. Copies
+        among this run's unpublished rows are not decided here, in crawl order, but when their
+        segment is published (:func:`storage.publish.decide`, in a fixed order)."""
         uk, hk = hash64(article_id), hash64(content_hash)
         with self._mutex:
-            if uk in self._claimed_urls or self.state.has_url_key(uk):
+            if self.state.has_url_key(uk):
                 return ("url", self._redirect.get(article_id, article_id))
-            owner = self._claimed_hashes.get(hk) or self.state.owner_of_hash_key(hk)
+            owner = self.state.owner_of_hash_key(hk)
             if owner is not None:
                 return ("exact", self._redirect.get(owner, owner))
-            self._claimed_urls.add(uk)
-            self._claimed_hashes[hk] = article_id
             return ("new", None)
+
+    def set_resolver(self, resolver) -> None:
+        """The near-duplicate decisions of every segment: ``resolver.begin()`` gives the segment's
+        ``match(row)`` / ``keep(row)`` (see :func:`storage.publish.decide`); ``resolver.kept(rows)``
+        is told the articles of each published segment. Storage knows nothing of how it decides."""
+        with self._mutex:
+            self.resolver = resolver
+
+    def settle(self) -> None:
+        """Publish every accepted row now (a segment, not the final one), so that which rows are
+        copies is decided (``demotions``) before the run report is written. The store down: the
+        rows stay journaled and are decided at commit."""
+        self.group.flush()
+        with self._mutex:
+            try:
+                self._publish(final=False)
+            except StoreUnavailable as exc:
+                self._failed(exc)
 
     def accept(self, dataset: str, row: dict) -> None:
         self.accept_many(dataset, [row])
@@ -159,6 +207,11 @@ class Run:
                 item = (self._seq, dataset, row)
                 (self._runs_rows if dataset == "runs" else self._rows).append(item)
                 self._seq += 1
+
+    def published_files(self) -> list[dict]:
+        """The files this run's segments published so far (its journal's ``done`` records)."""
+        with self._mutex:
+            return [f for k in sorted(self._done) for f in self._done[k]["files"]]
 
     @property
     def pending_rows(self) -> int:
@@ -228,7 +281,8 @@ class Run:
             # Once its claims file exists, a segment's recorded decisions are final.
             if intent is None or not claimed:
                 self.state.refresh()
-                demote = publish.decide(rows, self.state)
+                near = self.resolver.begin() if self.resolver is not None else None
+                demote = publish.decide(rows, self.state, near)
                 redirect = publish.redirects(rows, demote, self.state)
                 intent = {"t": "intent", "k": k, "a": a, "b": b, "final": final, "demote": demote,
                           "redirect": redirect}
@@ -268,9 +322,12 @@ class Run:
         kept = publish.kept_articles(rows, demote)
         self.state.add([hash64(r["article_id"]) for r in kept], [hash64(r["content_hash"]) for r in kept],
                        [r["article_id"] for r in kept], files=[ckey])
-        for r in kept:  # now in the shared state; keep the run's own sets small
-            self._claimed_urls.discard(hash64(r["article_id"]))
-            self._claimed_hashes.pop(hash64(r["content_hash"]), None)
+        by_seq = {str(seq): row for seq, dataset, row in rows if dataset == "articles"}
+        for seq, (method, kept_id, *sim) in demote.items():
+            if seq in by_seq:
+                self.demotions.append((method, kept_id, (sim or [1.0])[0], _summary(by_seq[seq])))
+        if self.resolver is not None:
+            self.resolver.kept(kept)
         self._upto = max(self._upto, b)
         self._rows = [r for r in self._rows if r[0] >= self._upto]
         if final:

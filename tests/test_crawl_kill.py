@@ -4,13 +4,16 @@ SIGKILLed part-way, then run again, must leave what a clean run leaves: every st
 state (claims) holding every archived article (issue 16).
 
 Kills are placed by progress, not by time: at a fraction of the clean run's journaled rows
-(``articles`` + ``duplicates``), or at a named storage fault point (``storage/faults.py``, the
-points of tests/test_storage_faults.py) with small publish segments so every point is reached.
+(``articles`` + ``duplicates``), or at a named storage fault point (``storage/faults.py``, every
+point name of tests/test_storage_faults.py, at counts a demo run reaches: the journal's during the
+crawl, the publish and commit points in the run's two segments at its end).
 
-Which copy of a syndicated story is kept is the first one archived, so it follows crawl order:
-two clean runs with the politeness delays off can keep different copies, and a rerun after a kill
-(which skips what the killed run archived) can too, even with ``make demo``'s politeness. The suite compares stories (the set of pages of each story, exactly one of them
-in ``articles``) and rows (source, path, method) wherever the kept copy is the clean run's.
+Which copy of a story is kept does not follow crawl order: a segment's copies are decided in a
+fixed order when it is published (storage/publish.py), and the rerun continues the killed run (same
+run id, its journal) instead of publishing it apart. So the rerun's archive must be the clean run's
+row for row: ``articles`` on (source, path), ``duplicates`` on (source, path, method), the same copy
+kept of each story, the run report's counts too, and the near-duplicate index and exact-text state
+holding every archived article.
 As a script it runs every fraction and point and prints the figures::
 
     python tests/test_crawl_kill.py [--polite] [--fractions 10,20,...] [--points all|none|p1,p2]
@@ -37,14 +40,29 @@ import pytest  # noqa: E402
 from pipelines.neardup_signature import DEFAULT, signature  # noqa: E402
 from pipelines.neardup_index import NearDupIndex  # noqa: E402
 from storage import open_archive  # noqa: E402
-from tests.test_storage_faults import FAULT_POINTS  # noqa: E402
 
 pytestmark = pytest.mark.xdist_group("crawl_kill")
 
 FAST = ("-s", "AUTOTHROTTLE_ENABLED=0", "-s", "DOWNLOAD_DELAY=0", "-s", "RETRY_BACKOFF_BASE=0.2")
-SMALL_SEGMENTS = ("-s", "ARCHIVE_FLUSH_ITEMS=20")  # ~10 publishes in a demo run: every fault point is reached
 SUITE_FRACTIONS = (0.2, 0.5, 0.8)
-SUITE_POINTS = ("journal.torn_write:70", "flush.after_claims:4", "commit.after_journal:1")
+# segment 1 (the run's articles and copies, published when its crawl is over), segment 2 (its report)
+CRAWL_FAULT_POINTS = [
+    "journal.before_write:1", "journal.before_write:6", "journal.before_write:23",
+    "journal.torn_write:2", "journal.torn_write:15",
+    "journal.after_write:4", "journal.after_write:19",
+    "journal.after_fsync:10", "journal.after_fsync:30",
+    "flush.before_lock:1", "flush.before_lock:2",
+    "flush.locked:1", "flush.locked:2",
+    "flush.after_intent:1", "flush.after_intent:2",
+    "flush.after_claims:1", "flush.after_claims:2",
+    "flush.after_local_write:1", "flush.after_local_write:5",
+    "local.after_tmp:2", "local.after_tmp:7",
+    "local.after_link:3", "local.after_link:9",
+    "flush.after_file:1", "flush.after_file:8",
+    "flush.after_done:1", "flush.after_done:2",
+    "commit.before_manifest:1", "commit.after_manifest:1", "commit.after_journal:1",
+]
+SUITE_POINTS = ("journal.torn_write:15", "flush.after_claims:1", "flush.after_file:8", "commit.after_journal:1")
 
 
 # ---------------------------------------------------------------------- running the demo
@@ -89,7 +107,7 @@ def kill_at_rows(case: Path, rows: int, settings=FAST) -> int:
 
 
 def kill_at_point(case: Path, point: str, settings=FAST) -> int:
-    proc = demo(case, (*settings, *SMALL_SEGMENTS), fault=point)
+    proc = demo(case, settings, fault=point)
     code = proc.wait(timeout=600)
     assert code == -signal.SIGKILL, f"{point} was never reached: " + (case / "killed.log").read_text()[-2000:]
     return journaled(case)
@@ -100,8 +118,13 @@ def page(source: str, url: str) -> tuple[str, str]:
     return source, urlsplit(url).path  # the demo server's port changes every run
 
 
+RUN_COUNTS = ("source", "status", "articles_found", "articles_archived", "duplicates_skipped", "dropped",
+              "completeness_title", "completeness_body", "completeness_date", "completeness_authors")
+
+
 def state(archive_dir: Path) -> dict:
     archive = open_archive(str(archive_dir))
+    runs = archive.read_table("runs", columns=list(RUN_COUNTS)).to_pylist()
     articles = archive.read_table("articles", columns=["article_id", "source", "url", "content_hash",
                                                        "body"]).to_pylist()
     dups = archive.read_table("duplicates", columns=["article_id", "source", "duplicate_url",
@@ -124,6 +147,9 @@ def state(archive_dir: Path) -> dict:
         "unclaimed": [page(r["source"], r["url"]) for r in articles if not claims.lookup_url(r["article_id"])
                       or claims.lookup_hash(r["content_hash"]) != r["article_id"]],
         "verify": archive.verify(),
+        # the last report row of each source: the rerun's (a run the rerun finished has the same id)
+        "report": sorted(tuple(sorted(r.items())) for r in runs),
+        "runs": len(archive.manifests()),
     }
 
 
@@ -136,11 +162,14 @@ def differences(clean: dict, got: dict) -> dict:
             out[f"{key}_twice"] = twice
     if set(got["kept_of"]) != set(clean["kept_of"]):  # every story with the same pages, each once
         out["stories_differ"] = sorted(map(sorted, set(got["kept_of"]) ^ set(clean["kept_of"])))
-    same_kept = {p for s, k in clean["kept_of"].items() if got["kept_of"].get(s) == k for p in s}
-    rows_clean = {r for r in clean["duplicates"] if r[:2] in same_kept}
-    rows_got = {r for r in got["duplicates"] if r[:2] in same_kept}
-    if rows_clean != rows_got:
-        out["duplicates_differ"] = sorted(rows_clean ^ rows_got)
+    for key in ("articles", "duplicates"):  # row for row
+        if got[key] != clean[key]:
+            out[f"{key}_differ"] = sorted(set(got[key]) ^ set(clean[key]))
+    kept_other = sorted(sorted(s) for s, k in clean["kept_of"].items() if s in got["kept_of"] and got["kept_of"][s] != k)
+    if kept_other:
+        out["other_copy_kept"] = kept_other
+    if got["runs"] == 1 and got["report"] != clean["report"]:  # the rerun continued the killed run
+        out["report_differs"] = sorted(set(got["report"]) ^ set(clean["report"]))
     for key in ("dangling", "unindexed", "unclaimed"):
         if got[key]:
             out[key] = got[key]
@@ -178,11 +207,17 @@ def clean(tmp_path_factory):
     return got
 
 
+def test_two_clean_runs_keep_the_same_copies(tmp_path, clean):
+    run_clean(tmp_path / "again")
+    assert differences(clean, state(tmp_path / "again" / "archive")) == {}
+
+
 @pytest.mark.parametrize("fraction", SUITE_FRACTIONS)
 def test_crawl_killed_part_way_then_rerun_equals_clean_run(tmp_path, clean, fraction):
     r = kill_and_rerun(tmp_path / "case", clean, fraction=fraction)
     assert 0 < r["at"] < r["total"], r["at"]
     assert r["diff"] == {}, f"killed at {r['at']} of {r['total']} rows: {r['diff']}"
+    assert r["got"]["runs"] == 1  # the rerun continued the killed run: one run, one report
     assert len(r["got"]["articles"]) == len(clean["articles"])
     assert len(r["got"]["duplicates"]) == len(clean["duplicates"])
 
@@ -208,7 +243,7 @@ def main() -> None:
     run_clean(base / "clean", settings)
     reference = state(base / "clean" / "archive")
     fractions = [int(f) for f in opts.fractions.split(",") if f]
-    points = {"all": FAULT_POINTS, "none": []}.get(opts.points, [p for p in opts.points.split(",") if p])
+    points = {"all": CRAWL_FAULT_POINTS, "none": []}.get(opts.points, [p for p in opts.points.split(",") if p])
     cases = [(f"kill-{f:02d}pct", {"fraction": f / 100}) for f in fractions]
     cases += [(f"point-{p.replace(':', '-')}", {"point": p}) for p in points]
 

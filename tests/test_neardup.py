@@ -373,35 +373,54 @@ def _stage(tmp_path, **settings):
     return crawler, session, stage
 
 
-def test_pipeline_drops_copy_records_it_and_publishes_the_index(tmp_path):
+def _accept(session, item, published):
+    row = {k: v for k, v in item.items() if k != "fetched_at"}
+    session.accept("articles", {**row, "version": 1, "canonical_url": item["url"], "content_hash": item["article_id"],
+                                "crawled_at": item["fetched_at"], "published_at": published})
+
+
+@pytest.mark.parametrize("copy_first", [False, True])
+def test_copies_of_one_run_are_decided_at_publish_and_the_first_published_is_kept(tmp_path, copy_first):
+    """Within a run the stage lets both copies through; publishing the segment keeps the first
+    published, whichever was crawled first, and records the other as a near duplicate."""
     from crawler.session import release
 
     crawler, session, stage = _stage(tmp_path, RUN_ID="20261101T080000Z-aaaaaa")
     run = session.run_id
-    kept = _item("aaaaaaaaaaaaaaaa", BODY, "portal", run, 1)
-    assert asyncio.run(stage.process_item(kept)) is kept
-    row = {k: v for k, v in kept.items() if k != "fetched_at"}
-    session.accept("articles", {**row, "version": 1, "canonical_url": kept["url"], "content_hash": "h1",
-                                "crawled_at": kept["fetched_at"]})
-    with pytest.raises(DropItem, match="near"):
-        asyncio.run(stage.process_item(_item("bbbbbbbbbbbbbbbb", syndicated(), "newspaper", run, 2)))
+    original = _item("aaaaaaaaaaaaaaaa", BODY, "portal", run, 1)
+    copy = _item("bbbbbbbbbbbbbbbb", syndicated(), "newspaper", run, 2)
+    early, late = datetime(2026, 10, 30, 1, tzinfo=timezone.utc), datetime(2026, 10, 31, 9, tzinfo=timezone.utc)
+    for item, published in ([(copy, late), (original, early)] if copy_first else [(original, early), (copy, late)]):
+        assert asyncio.run(stage.process_item(item)) is item  # not decided in crawl order
+        _accept(session, item, published)
     short = _item("cccccccccccccccc", "Tin ngắn.", "portal", run, 3)
     assert asyncio.run(stage.process_item(short)) is short
     stats = crawler.stats.get_stats()
-    assert stats["neardup/near"] == 1 and stats["neardup/skipped_short"] == 1
-    assert stats["pipeline/dropped/duplicate_near"] == 1
+    assert stats["neardup/skipped_short"] == 1 and "neardup/near" not in stats
     stage.close_spider()
     release(session)
 
     archive = open_archive(str(tmp_path / "archive"))
+    assert [r["article_id"] for r in archive.read_table("articles").to_pylist()] == ["aaaaaaaaaaaaaaaa"]
     dup = archive.read_table("duplicates").to_pylist()
     assert len(dup) == 1
     assert dup[0]["article_id"] == "aaaaaaaaaaaaaaaa" and dup[0]["method"] == "near"
     assert dup[0]["duplicate_url"] == "https://newspaper.example/2.html" and dup[0]["source"] == "newspaper"
-    assert min(P.share, P.threshold) <= dup[0]["similarity"] <= 1.0
+    assert min(P.share, P.threshold) <= dup[0]["similarity"] < 1.0
     later = NearDupIndex(archive.backend)
     later.refresh()
     assert len(later) == 1  # the kept story only
+
+    # a copy of an archived story, crawled by the next run: dropped at once and recorded
+    crawler2, session2, stage2 = _stage(tmp_path, RUN_ID="20261102T080000Z-bbbbbb")
+    again = _item("dddddddddddddddd", syndicated(), "other", session2.run_id, 4)
+    with pytest.raises(DropItem, match="near"):
+        asyncio.run(stage2.process_item(again))
+    assert crawler2.stats.get_value("pipeline/dropped/duplicate_near") == 1
+    stage2.close_spider()
+    release(session2)
+    dup = open_archive(str(tmp_path / "archive")).read_table("duplicates").to_pylist()
+    assert sorted(d["duplicate_url"] for d in dup) == ["https://newspaper.example/2.html", "https://other.example/4.html"]
 
     # an index lost (or an archive older than this stage): rebuilt from the articles dataset
     for obj in archive.backend.list("_state/neardup/"):
@@ -423,7 +442,10 @@ def test_a_failed_index_publish_is_retried_later_not_at_every_item(tmp_path, mon
     monkeypatch.setattr(stage.shared.index, "publish", down)
     for n in range(5):
         body = " ".join(f"câu{n} số{k} về kinh tế Bình Dương tháng {k}." for k in range(40))
-        asyncio.run(stage.process_item(_item(f"{n:016x}", body, "portal", session.run_id, n)))
+        item = _item(f"{n:016x}", body, "portal", session.run_id, n)
+        asyncio.run(stage.process_item(item))
+        _accept(session, item, None)
+        session.run.flush()  # a segment published: its articles join the index's pending entries
     assert len(calls) == 1 and crawler.stats.get_value("neardup/publish_failed") == 1
     monkeypatch.undo()
     stage.close_spider()  # the last publish is tried whatever the wait: now it works

@@ -122,6 +122,9 @@ def grouped_writer_main(uri: str, journal: str, n: int, run_id: str = RUN_ID) ->
         if i % WAIT_EVERY == WAIT_EVERY - 1:
             future.result()
         if i % FLUSH_EVERY == FLUSH_EVERY - 1:
+            # segments end where the plain writer's end: which copy of a story is kept is decided
+            # per segment (storage/publish.py), so the two writers' clean archives are the same
+            future.result()
             run.flush()
     run.accept("runs", runs_row(run_id))  # synchronous: writes the rows still waiting first
     os.write(1, f"ACK {n}\n".encode())

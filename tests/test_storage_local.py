@@ -9,7 +9,7 @@ import resource
 import subprocess
 import sys
 import threading
-from datetime import datetime
+from datetime import datetime, timedelta
 from pathlib import Path
 
 import duckdb
@@ -111,16 +111,40 @@ def test_claims_within_and_across_runs(archive):
     run = archive.begin_run("20260302T000000Z-run2")
     assert run.claim(first["article_id"], "other") == ("url", first["article_id"])
     assert run.claim("00000000000000aa", first["content_hash"]) == ("exact", first["article_id"])
+    # copies among the run's own unpublished rows are not decided in claim order, but at publish
     assert run.claim("00000000000000ab", "fresh") == ("new", None)
-    assert run.claim("00000000000000ac", "fresh") == ("exact", "00000000000000ab")
-    # claim is atomic: many threads, one text, exactly one "new"
-    results = []
-    threads = [threading.Thread(target=lambda i=i: results.append(run.claim(f"{0xBB00 + i:016x}", "race")))
-               for i in range(16)]
-    [t.start() for t in threads]
-    [t.join() for t in threads]
-    assert sum(1 for r in results if r[0] == "new") == 1
+    assert run.claim("00000000000000ac", "fresh") == ("new", None)
     run.close()
+
+
+@pytest.mark.parametrize("order", [(0, 1, 2, 3), (3, 2, 1, 0), (2, 0, 3, 1)])
+def test_copies_within_a_run_are_decided_in_a_fixed_order_not_the_order_accepted(tmp_path, order):
+    """Two URLs of one article and two texts of one story, accepted in any order: the first
+    published is kept (storage.publish.keep_order), the others are its url / exact copies."""
+    archive = open_archive(str(tmp_path / "arc"), journal_dir=tmp_path / "journal")
+    fill(archive, n=5)
+    base = make_item(30, "20260302T000000Z-run2")
+    early = base["published_at"] - timedelta(hours=3)
+    rows = [
+        {**base, "url": "https://news.example/late", "published_at": base["published_at"]},      # 0
+        {**base, "url": "https://news.example/early", "published_at": early},                    # 1 kept
+        {**base, "article_id": "00000000000c0001", "url": "https://other.example/c", "source": "demo_alpha",
+         "content_hash": "c0" * 16, "published_at": base["published_at"] + timedelta(days=1)},  # 2
+        {**base, "article_id": "00000000000c0002", "url": "https://other.example/d", "source": "demo_alpha",
+         "content_hash": "c0" * 16, "published_at": early - timedelta(minutes=1)},                # 3 kept
+    ]
+    run = archive.begin_run("20260302T000000Z-run2")
+    for i in order:
+        assert run.claim(rows[i]["article_id"], rows[i]["content_hash"]) == ("new", None)
+        run.accept("articles", rows[i])
+    run.commit()
+    con = archive.duckdb()
+    kept = con.execute("SELECT url FROM articles WHERE run_id LIKE '%run2' ORDER BY url").fetchall()
+    assert kept == [("https://news.example/early",), ("https://other.example/d",)]
+    dupes = con.execute("SELECT duplicate_url, method, article_id FROM duplicates WHERE run_id LIKE '%run2' "
+                        "ORDER BY duplicate_url").fetchall()
+    assert dupes == [("https://news.example/late", "url", base["article_id"]),
+                     ("https://other.example/c", "exact", "00000000000c0002")]
 
 
 def test_rows_that_bypass_claim_are_still_deduplicated_at_publish(archive):
@@ -484,3 +508,29 @@ def test_files_written_before_the_date_columns_still_read_query_compact_and_veri
     assert archive.verify()["ok"], archive.verify()["problems"]
     assert pl.scan_parquet(str(archive.backend.root / "articles" / "**" / "*.parquet")).select(
         pl.col("published_date").count()).collect().item() > 0
+
+
+def test_a_dead_run_is_continued_only_by_the_same_job_and_only_before_its_report(tmp_path):
+    """Archive.resumable_run: the killed run of the same job that never journaled its report rows."""
+    archive = open_archive(str(tmp_path / "arc"), journal_dir=tmp_path / "journal")
+    killed = archive.begin_run("20260302T000000Z-kill01", job="job-a")
+    killed.accept("articles", make_item(0, "20260302T000000Z-kill01"))
+    killed.close()  # the process is gone: its journal stays
+    other = tmp_path / "journal2"  # (a begin_run in the same journal folder would recover the first)
+    reported = archive.begin_run("20260302T000000Z-kill02", journal_dir=other, job="job-b")
+    reported.accept("articles", make_item(1, "20260302T000000Z-kill02"))
+    reported.accept("runs", runs_row("20260302T000000Z-kill02"))
+    reported.close()
+    assert archive.resumable_run("job-a") == "20260302T000000Z-kill01"
+    assert archive.resumable_run("job-b", other) is None  # its crawl was over: recovery finishes it
+    assert archive.resumable_run("job-a", other) is None and archive.resumable_run("job-c") is None
+    archive.recover(other)
+    run = archive.begin_run("20260302T000000Z-kill01", job="job-a")  # continue it
+    assert run.resumed and [o for o, _ in run.carried] == ["archived"]
+    assert run.carried[0][1]["url"] == make_item(0)["url"] and run.carried[0][1]["has_body"]
+    assert archive.resumable_run("job-a") is None  # alive now
+    run.accept("runs", runs_row("20260302T000000Z-kill01"))
+    run.commit()
+    run.close()
+    assert {m["run_id"]: m["status"] for m in archive.manifests()} == {
+        "20260302T000000Z-kill01": "committed", "20260302T000000Z-kill02": "recovered"}

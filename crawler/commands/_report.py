@@ -164,14 +164,23 @@ class RunLog:
 
 def run_crawl(settings, names: list[str], spider_args: dict | None, title: str, owner: str) -> int:
     """Crawl ``names`` in one process and one archive run; print the report; return the exit code."""
-    from crawler.session import finished_sessions, process_run_id
+    from crawler.session import finished_sessions, process_run_id, run_job
 
     spider_args = dict(spider_args or {})
     checked = preflight(settings, names, spider_args)
     if isinstance(checked, int):
         return checked
     parsed, archive = checked
-    run_id = settings.get("RUN_ID") or process_run_id()
+    job = run_job(names, spider_args)
+    settings.set("RUN_JOB", job, priority="cmdline")
+    continuing = None
+    if not settings.get("RUN_ID") and not parsed["dry_run"]:
+        # the same job killed before its commit: continue that run, so that its copies are decided
+        # over both parts as one clean run decides them (storage.Archive.resumable_run)
+        continuing = archive.resumable_run(job, settings.get("ARCHIVE_JOURNAL_DIR") or None)
+    run_id = settings.get("RUN_ID") or process_run_id(continuing)
+    if continuing and run_id == continuing:
+        logging.getLogger(__name__).warning("continuing run %s: it was killed before its commit", run_id)
     settings.set("RUN_ID", run_id, priority="cmdline")
     lock = runlog = None
     if not parsed["dry_run"]:

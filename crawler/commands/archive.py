@@ -120,6 +120,12 @@ class Recover:
         parser.add_argument("--journal-dir", default=None, help="journal folder (default: per archive)")
 
     def run(self, archive, opts) -> int:
+        settings = getattr(opts, "settings", None)
+        if settings is not None and settings.getbool("NEARDUP_ENABLED", True):
+            from pipelines.neardup import params_from_settings, recovery_resolver
+
+            # a killed run's copies of one another, decided as its crawl would have
+            archive.resolver_factory = recovery_resolver(params_from_settings(settings))
         report = archive.recover(opts.journal_dir)
         print(json.dumps(report, indent=1))
         return 1 if report["failed"] else 0

@@ -79,6 +79,7 @@ class NewsSpider(Outcomes, scrapy.Spider):
         self._listing_pages: dict[int, dict] = {}
         self._pending_listing: dict[str, int] = {}
         self._tokens = itertools.count(1)
+        self._carried_keys: dict[str, str] = {}   # a carried row's URL -> as found now (the run continues)
 
     @classmethod
     def from_crawler(cls, crawler, *args, **kwargs):
@@ -104,15 +105,22 @@ class NewsSpider(Outcomes, scrapy.Spider):
         return self.run.session
 
     def closed(self, reason):
-        from crawler.runreport import build_row  # the report reads this spider's counters
-
-        row = build_row(self, reason, self.crawler.stats.get_stats())
-        try:
-            self.session.add_run_row(row)
-        except Exception as exc:  # noqa: BLE001 - the articles matter more than their report
-            logger.error("could not journal the run report row of %s: %s", self.name, exc)
         # the archive-run extension commits the run after this, with this in its manifest
-        self.run.summary = {"source": self.name, "reason": reason, "status": row["status"]}
+        self.run.summary = summary = {"source": self.name, "reason": reason}
+        stats = dict(self.crawler.stats.get_stats())
+
+        def report_row(demotions):
+            from crawler.runreport import build_row  # the report reads this spider's counters
+
+            for method, _kept, _similarity, row in demotions:
+                if row.get("source") == self.name:
+                    self._demoted(row, method)
+            row = build_row(self, reason, stats)
+            summary["status"] = row["status"]
+            return row
+
+        # built once the run's copies are decided, when the last crawler of the run has closed
+        self.session.defer_run_row(report_row)
 
     # ------------------------------------------------------------------ discovery
 
@@ -244,6 +252,8 @@ class NewsSpider(Outcomes, scrapy.Spider):
                 state["fresh"] += 1
                 state["pending"].add(req.meta["found"])
                 requests.append(req)
+            elif skip == "resumed":  # new to the archive: found by the run's killed process
+                state["fresh"] += 1
         if self.since and state["pending"]:
             # Backfill: whether older pages are needed is decided once this page's articles are dated.
             self._listing_pages[token] = state
@@ -336,6 +346,12 @@ class NewsSpider(Outcomes, scrapy.Spider):
         if canon in self.found:
             return None, "found_twice", None
         aid = src.article_id(canon)
+        carried = None if force else self.session.carried_outcome(self.name, aid)
+        if carried is not None:  # journaled by the killed process of this run
+            self.found[canon] = via
+            self._count("discovery/resumed")
+            self._resumed(canon, *carried)
+            return None, "resumed", self._day(carried[1].get("published_at"))
         skip, day = (None, None) if force else self.session.skip_reason(aid)
         if skip == "failed_recently" and self.retry_failed:
             skip = None

@@ -23,7 +23,15 @@ from pipelines.dropped import is_duplicate, reason_of
 logger = logging.getLogger(__name__)
 
 
+def row_flags(row: dict) -> tuple[bool, bool, bool, bool]:
+    """Title, body, date, authors: which an archived row (``storage.run`` summary) has."""
+    return (bool((row.get("title") or "").strip()), bool(row.get("has_body")), row.get("published_at") is not None,
+            any((a or "").strip() for a in row.get("authors") or ()))
+
+
 class Outcomes:
+    _carried_keys: dict  # URL of a carried row -> the URL this process found it as (NewsSpider.__init__)
+
     def article_failed(self, failure):
         reason, seen = classify(failure.value)
         request = failure.request
@@ -41,12 +49,7 @@ class Outcomes:
         published = item.get("published_at") if isinstance(item, dict) else None
         flags = self.run.fields.pop(found, None)  # noted by the dedupe step
         if flags is not None:
-            self.completeness["archived"] += 1
-            for name, ok in zip(("title", "body", "date", "authors"), flags):
-                self.completeness[name] += int(ok)
-            day = self._day(published)
-            if day is not None:  # the drift rule's daily count: articles per local publication day
-                self.archived_days[day] += 1
+            self._count_archived(flags, self._day(published))
         urls = self._fetched_urls(response.request, response)
         if isinstance(item, dict) and item.get("canonical_url"):
             urls.append(item["canonical_url"])
@@ -69,6 +72,41 @@ class Outcomes:
             urls.append(item["canonical_url"])
         published = item.get("published_at") if isinstance(item, dict) else None
         self._finish(found, reason, seen=seen, urls=urls, published=self._day(published))
+
+    def _count_archived(self, flags, day: date | None, n: int = 1) -> None:
+        """The run report's completeness and the drift rule's daily count (articles per local
+        publication day) of ``n`` archived articles (-1: one archived is a copy after all)."""
+        self.completeness["archived"] += n
+        for name, ok in zip(("title", "body", "date", "authors"), flags):
+            self.completeness[name] += n * int(ok)
+        if day is not None:
+            self.archived_days[day] += n
+
+    def _resumed(self, found: str, outcome: str, row: dict) -> None:
+        """A URL the killed process of this run journaled (the run continues): its outcome then."""
+        day = self._day(row.get("published_at"))
+        if outcome == "archived":
+            self._count_archived(row_flags(row), day)
+            self._carried_keys[row["url"]] = found
+            self._finish(found, "archived", seen="archived", urls=[found], published=day)
+        else:
+            self._finish(found, outcome, seen="duplicate", urls=[found], published=day)
+
+    def _demoted(self, row: dict, method: str) -> None:
+        """An article this spider archived was found a copy when its segment was published
+        (storage.publish.decide): counted and recorded as that duplicate instead."""
+        found = self._carried_keys.get(row["url"], row["url"])
+        if self.outcome.get(found) != "archived":
+            return
+        reason = f"duplicate_{method}"
+        day = self._day(row.get("published_at"))
+        self.outcome[found] = reason
+        self.outcomes["archived"] -= 1
+        self.outcomes[reason] += 1
+        self._count_archived(row_flags(row), day, -1)
+        if not self.dry_run:
+            self.session.recorder.record({self.source.article_id(found)}, self.name, "duplicate", reason, day,
+                                         url=found)
 
     def _day(self, published) -> date | None:
         if isinstance(published, datetime) and published.tzinfo is not None:
