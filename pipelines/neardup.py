@@ -69,7 +69,11 @@ class Resolver:
         self.index.refresh()  # what other runs published: decided against too
         return _Segment(self)
 
-    def kept(self, rows: list[dict]) -> None:
+    def kept(self, rows: list[dict], copies=()) -> None:
+        """A segment is published: its kept ``rows`` join the index; ``copies`` are done with."""
+        with self._mutex:
+            for row in copies:
+                self.signatures.pop((row["article_id"], row["content_hash"]), None)
         for row in rows:
             if (row.get("version") or 1) > 1:
                 continue

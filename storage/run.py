@@ -82,7 +82,6 @@ class Run:
         # a rerun that continues this run (same id, after a kill): what the journal held before
         self.carried: list[tuple[str, dict]] = []  # (outcome: "archived" | "duplicate_<method>", row)
         self.resumed = False
-        self.reached_commit = False  # a final segment was decided: nothing is left to crawl
         # article ids this run claimed but whose row lost its text to another writer at publish:
         # its duplicates rows must point at the copy that was kept instead
         self._redirect: dict[str, str] = {}
@@ -114,7 +113,6 @@ class Run:
             elif kind == "intent":
                 self._intents[rec["k"]] = rec
                 self._redirect.update(rec.get("redirect", {}))
-                self.reached_commit = self.reached_commit or bool(rec.get("final"))
             elif kind == "done":
                 self._done[rec["k"]] = rec
                 self._upto = max(self._upto, rec["b"])
@@ -156,8 +154,8 @@ class Run:
 
     def set_resolver(self, resolver) -> None:
         """The near-duplicate decisions of every segment: ``resolver.begin()`` gives the segment's
-        ``match(row)`` / ``keep(row)`` (see :func:`storage.publish.decide`); ``resolver.kept(rows)``
-        is told the articles of each published segment. Storage knows nothing of how it decides."""
+        ``match(row)`` / ``keep(row)`` (see :func:`storage.publish.decide`); ``resolver.kept(kept,
+        copies)`` is told the articles of each published segment. Storage knows nothing of how it decides."""
         with self._mutex:
             self.resolver = resolver
 
@@ -327,7 +325,7 @@ class Run:
             if seq in by_seq:
                 self.demotions.append((method, kept_id, (sim or [1.0])[0], _summary(by_seq[seq])))
         if self.resolver is not None:
-            self.resolver.kept(kept)
+            self.resolver.kept(kept, [by_seq[seq] for seq in demote if seq in by_seq])
         self._upto = max(self._upto, b)
         self._rows = [r for r in self._rows if r[0] >= self._upto]
         if final:

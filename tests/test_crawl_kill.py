@@ -222,6 +222,23 @@ def test_crawl_killed_part_way_then_rerun_equals_clean_run(tmp_path, clean, frac
     assert len(r["got"]["duplicates"]) == len(clean["duplicates"])
 
 
+def test_a_killed_run_published_by_scrapy_archive_recover_holds_each_story_once(tmp_path, clean):
+    """Not continued but recovered (the operator's ``scrapy archive recover``): the copies among the
+    killed run's own rows are decided as its crawl would have, so no story is in ``articles`` twice."""
+    case = tmp_path / "case"
+    kill_at_rows(case, round(0.8 * (len(clean["articles"]) + len(clean["duplicates"]))))
+    env = dict(os.environ, ARCHIVE_URI=str(case / "archive"), ARCHIVE_JOURNAL_DIR=str(case / "journal"))
+    done = subprocess.run([sys.executable, "-m", "scrapy", "archive", "recover"], cwd=ROOT, env=env,
+                          capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0 and '"recovered": [' in done.stdout, done.stdout + done.stderr
+    got = state(case / "archive")
+    archived = set(got["articles"])
+    assert archived <= set(clean["articles"]) | {d[:2] for d in clean["duplicates"]}
+    twice = [sorted(s) for s in clean["kept_of"] if len(s & archived) > 1]
+    assert twice == [] and got["unindexed"] == [] and got["unclaimed"] == [] and got["verify"]["ok"]
+    assert any(m == "near" for *_, m in got["duplicates"])  # decided at recovery: none was while crawling
+
+
 @pytest.mark.parametrize("point", SUITE_POINTS)
 def test_crawl_killed_at_a_storage_fault_point_then_rerun_equals_clean_run(tmp_path, clean, point):
     r = kill_and_rerun(tmp_path / "case", clean, point=point)

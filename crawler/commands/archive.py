@@ -207,7 +207,8 @@ class Command(ScrapyCommand):
 
         uri = archive_uri(self.settings, opts.archive)
         try:
-            archive = open_archive(uri)
+            # the journal folder a crawl uses (crawler.session): `recover` must look where it wrote
+            archive = open_archive(uri, journal_dir=self.settings.get("ARCHIVE_JOURNAL_DIR") or None)
             self.exitcode = sub.run(archive, sub_opts)
         except ArchiveError as exc:
             print(f"error: {exc}", file=sys.stderr)
