@@ -64,8 +64,8 @@ def decide(rows: list[tuple[int, str, dict]], state: DedupeState, near=None) -> 
 
 
 def redirects(rows, demote, state: DedupeState) -> dict[str, str]:
-    """``{article_id: kept}`` for rows of this segment that became copies and whose id is kept and
-    archived nowhere: duplicates that named that id must name the kept copy."""
+    """``{article_id: kept}`` for rows of this segment that became copies and whose id is neither
+    kept in the segment nor archived: duplicates that named that id must name the kept copy."""
     kept_ids = {r["article_id"] for seq, d, r in rows if d == "articles" and str(seq) not in demote}
     out = {}
     for seq, dataset, row in rows:

@@ -44,6 +44,7 @@ def rows(archive: Path, dataset: str, where: str = "") -> list[dict]:
     if not files:
         return []
     con = duckdb.connect()
+    con.execute("SET TimeZone = 'UTC'")  # no ambiguous local times (tests/test_e2e_demo.py rows)
     cur = con.execute(f"SELECT * FROM read_parquet({files!r}, hive_partitioning=false) {where}")
     cols = [d[0] for d in cur.description]
     out = [dict(zip(cols, r)) for r in cur.fetchall()]

@@ -54,6 +54,9 @@ def demo_runs(tmp_path_factory):
 def rows(demo_runs):
     archive = demo_runs[0]
     con = duckdb.connect()
+    # instants in UTC: in the zone of the machine (the suite runs in Los Angeles) a time in the hour a
+    # clock goes back is ambiguous, and Python never finds such a time equal to one of another zone
+    con.execute("SET TimeZone = 'UTC'")
     cur = con.execute(f"SELECT * FROM read_parquet('{archive}/articles/**/*.parquet', hive_partitioning=true)")
     cols = [d[0] for d in cur.description]
     return [dict(zip(cols, r)) for r in cur.fetchall()]
