@@ -48,6 +48,14 @@ def identify(item: dict, source) -> dict:
     return item
 
 
+def field_flags(item: dict) -> tuple[bool, bool, bool, bool]:
+    """Title, body, date, authors: which an article has, for the run report's completeness (an item,
+    or a journaled row's summary, which says ``has_body`` instead of carrying the text)."""
+    body = item["has_body"] if "has_body" in item else bool((item.get("body") or "").strip())
+    return (bool((item.get("title") or "").strip()), body, item.get("published_at") is not None,
+            any((a or "").strip() for a in item.get("authors") or ()))
+
+
 class DedupePipeline:
     """Exact dedupe; for pages fetched with ``-a urls=`` (``force``), versioning instead.
 
@@ -104,6 +112,4 @@ class DedupePipeline:
 
     def _note_fields(self, item) -> None:
         """For the run report's completeness: what the spider counts if this page ends archived."""
-        self.fields[item["url"]] = (bool((item.get("title") or "").strip()), bool((item.get("body") or "").strip()),
-                                    item.get("published_at") is not None,
-                                    any((a or "").strip() for a in item.get("authors") or ()))
+        self.fields[item["url"]] = field_flags(item)

@@ -97,10 +97,6 @@ class Resolver:
             self.meta.clear()
         return len(late)
 
-    def finish(self, run_id: str) -> None:
-        """Publish the index entries of a run recovery published (``storage.Archive.recover``)."""
-        self.publish(run_id)
-
 
 class _Segment:
     def __init__(self, resolver: Resolver):

@@ -52,7 +52,7 @@ class Archive:
         self.run_options = run_options
         self._state: DedupeState | None = None
         # the crawl's near-duplicate decisions for runs this archive recovers (set by the crawl:
-        # ``resolver_factory(archive) -> resolver`` as Run.set_resolver takes, plus ``finish(run_id)``)
+        # ``resolver_factory(archive) -> resolver`` as Run.set_resolver takes, plus ``publish(run_id)``)
         self.resolver_factory = None
 
     def __repr__(self) -> str:
@@ -161,7 +161,7 @@ class Archive:
                 pending = run.pending_rows
                 manifest = run.commit(summary={"recovered": True}, status="recovered")
                 if resolver is not None and manifest.get("status") != "unpublished":
-                    resolver.finish(folder.name)
+                    resolver.publish(folder.name)  # its articles' index entries
                 if manifest.get("status") == "unpublished":
                     report["failed"][folder.name] = manifest.get("error")
                 else:

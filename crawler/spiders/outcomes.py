@@ -18,15 +18,10 @@ from datetime import date, datetime
 
 from crawler.failures import classify
 from storage.urls import canonical, on_domains
+from pipelines.dedupe import field_flags
 from pipelines.dropped import is_duplicate, reason_of
 
 logger = logging.getLogger(__name__)
-
-
-def row_flags(row: dict) -> tuple[bool, bool, bool, bool]:
-    """Title, body, date, authors: which an archived row (``storage.run`` summary) has."""
-    return (bool((row.get("title") or "").strip()), bool(row.get("has_body")), row.get("published_at") is not None,
-            any((a or "").strip() for a in row.get("authors") or ()))
 
 
 class Outcomes:
@@ -86,7 +81,7 @@ class Outcomes:
         """A URL the killed process of this run journaled (the run continues): its outcome then."""
         day = self._day(row.get("published_at"))
         if outcome == "archived":
-            self._count_archived(row_flags(row), day)
+            self._count_archived(field_flags(row), day)
             self._carried_keys[row["url"]] = found
             self._finish(found, "archived", seen="archived", urls=[found], published=day)
         else:
@@ -103,7 +98,7 @@ class Outcomes:
         self.outcome[found] = reason
         self.outcomes["archived"] -= 1
         self.outcomes[reason] += 1
-        self._count_archived(row_flags(row), day, -1)
+        self._count_archived(field_flags(row), day, -1)
         if not self.dry_run:
             self.session.recorder.record({self.source.article_id(found)}, self.name, "duplicate", reason, day,
                                          url=found)
