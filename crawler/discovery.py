@@ -22,7 +22,7 @@ class UnsafeXML(ValueError):
     """The document declares entities or a DTD subset; it is not parsed."""
 
 
-@dataclass
+@dataclass(slots=True)
 class Entry:
     """One article announced by a feed or sitemap."""
 

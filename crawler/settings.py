@@ -22,6 +22,12 @@ ARCHIVE_URI = os.environ.get("ARCHIVE_URI", "archive")
 ARCHIVE_JOURNAL_DIR = os.environ.get("ARCHIVE_JOURNAL_DIR", "")
 # Publish a Parquet file every N accepted articles (and at the end of the run).
 ARCHIVE_FLUSH_ITEMS = 5000
+# Discovery streams (docs/ARCHITECTURE.md): feed and sitemap entries become requests as earlier
+# article requests finish, at most this many out per source at once (0: 4 x CONCURRENT_REQUESTS).
+DISCOVERY_MAX_IN_FLIGHT = 0
+# glibc malloc serves buffers from this size up from their own mappings, given back when freed
+# (crawler/memory.py); 0 leaves the allocator's defaults.
+MALLOC_MMAP_THRESHOLD = 65536
 # Group commit of the journal (docs/STORAGE.md): an accepted row is acknowledged (its item goes on)
 # once the batch holding it is fsynced; a batch is fsynced when this many rows wait or this many
 # milliseconds after its first row, whichever comes first. 1 row: an fsync per row.

@@ -88,6 +88,14 @@ def preflight(settings, names: list[str], spider_args: dict):
     if not names:
         error("no source to crawl")
         return EXIT_USAGE
+    try:
+        bad = settings.getint("DISCOVERY_MAX_IN_FLIGHT", 0) < 0
+    except ValueError:
+        bad = True
+    if bad:
+        error(f"DISCOVERY_MAX_IN_FLIGHT={settings.get('DISCOVERY_MAX_IN_FLIGHT')}: must be a whole number of "
+              f"requests, 0 (4 x CONCURRENT_REQUESTS) or more")
+        return EXIT_USAGE
     for name in names:
         try:
             registry().get(name).resolve(settings.get("DEMO_BASE_URL"))

@@ -32,6 +32,7 @@ logger = logging.getLogger(__name__)
 
 class DistributedNewsSpider(NewsSpider):
     shared = None  # the worker's agent (crawler/distributed/agent.py), or the coordinator's seeder
+    stream_discovery = False  # the shared queue is the frontier: entries a worker held back would die with it
 
     @classmethod
     def from_crawler(cls, crawler, *args, **kwargs):
@@ -45,7 +46,7 @@ class DistributedNewsSpider(NewsSpider):
     def _article_request(self, url: str, via: str, hints: dict, force: bool = False, listing_token=None):
         src = self.source
         canon = canonical(url, src.strip_params, src.host_aliases)
-        if on_domains(canon, src.domains) and canon not in self.found:
+        if on_domains(canon, src.domains) and self._key(canon) not in self.found:
             # asked every time, never cached here: a URL another worker found may be ours to
             # take over later, once that worker died before queueing its request
             if not self.shared.first_find(self.name, src.article_id(canon)) and not force:
@@ -54,7 +55,7 @@ class DistributedNewsSpider(NewsSpider):
         return super()._article_request(url, via, hints, force=force, listing_token=listing_token)
 
     def _finish(self, found: str, reason: str, *args, **kwargs) -> None:
-        first_here = found not in self.outcome
+        first_here = self._key(found) not in self.outcome
         super()._finish(found, reason, *args, **kwargs)
         if first_here:
             self.shared.outcome(self.name, self.source.article_id(found), reason)

@@ -26,7 +26,7 @@ from __future__ import annotations
 
 import itertools
 import logging
-from collections import Counter
+from collections import Counter, deque
 from datetime import date, datetime, timedelta, timezone
 from zoneinfo import ZoneInfo
 
@@ -69,8 +69,9 @@ class NewsSpider(Outcomes, scrapy.Spider):
         self.requested_articles = 0
         self.limit_reached = False
         self.started_at = clock.now()
-        self.found: dict[str, str] = {}            # canonical URL -> how it was discovered
-        self.outcome: dict[str, str] = {}          # canonical URL -> its one outcome
+        # per found article URL (keyed by its article id as an int, not the URL: _key)
+        self.found: dict[int, str] = {}            # -> how it was discovered
+        self.outcome: dict[int, str] = {}          # -> its one outcome
         self.outcomes: Counter = Counter()
         self.completeness: Counter = Counter()     # archived, title, body, date, authors
         self.archived_days: Counter = Counter()    # local publication day -> articles this run archived
@@ -80,6 +81,11 @@ class NewsSpider(Outcomes, scrapy.Spider):
         self._pending_listing: dict[str, int] = {}
         self._tokens = itertools.count(1)
         self._carried_keys: dict[str, str] = {}   # a carried row's URL -> as found now (the run continues)
+        # feed and sitemap entries not yet requested: turned into requests as earlier ones finish,
+        # at most max_in_flight article requests at a time (DISCOVERY_MAX_IN_FLIGHT; see _release)
+        self._frontier: deque = deque()
+        self._in_flight: set[int] = set()
+        self.max_in_flight: int | None = None
 
     @classmethod
     def from_crawler(cls, crawler, *args, **kwargs):
@@ -89,7 +95,23 @@ class NewsSpider(Outcomes, scrapy.Spider):
         crawler.signals.connect(spider._item_scraped, signal=signals.item_scraped)
         crawler.signals.connect(spider._item_dropped, signal=signals.item_dropped)
         crawler.signals.connect(spider._idle, signal=signals.spider_idle)
+        spider.max_in_flight = spider.in_flight_bound(crawler.settings)
         return spider
+
+    stream_discovery = True  # False where a shared queue is the frontier (distributed workers)
+
+    def in_flight_bound(self, settings) -> int | None:
+        """How many article requests discovery keeps out at once (None: every entry at once)."""
+        if not self.stream_discovery:
+            return None
+        value = settings.getint("DISCOVERY_MAX_IN_FLIGHT", 0)
+        if value < 0:
+            raise ValueError(f"DISCOVERY_MAX_IN_FLIGHT={value}: must be 0 (4 x CONCURRENT_REQUESTS) or more")
+        return value or 4 * max(1, settings.getint("CONCURRENT_REQUESTS", 16))
+
+    def _key(self, url: str) -> int:
+        """The bookkeeping key of a found article URL: its archive id, as a 64-bit int."""
+        return int(self.source.article_id(url), 16)
 
     def bind(self, source: Source) -> CrawlRun:
         """This spider's resolved source, and the :class:`CrawlRun` its crawler's components share."""
@@ -194,10 +216,8 @@ class NewsSpider(Outcomes, scrapy.Spider):
         if entries is None:
             return
         self._count("discovery/feed_entries", len(entries))
-        for entry in entries:
-            req = self._entry_request(entry, "feed")
-            if req is not None:
-                yield req
+        self._frontier.extend((entry, "feed") for entry in entries)
+        yield from self._release()
 
     def parse_sitemap(self, response):
         result = self._read_xml(response, discovery.parse_sitemap)
@@ -218,10 +238,27 @@ class NewsSpider(Outcomes, scrapy.Spider):
             if on_domains(loc, self.source.domains) and not self.limit_reached:
                 yield self._discovery_request(loc, self.parse_sitemap, "sitemap", depth=depth + 1)
         self._count("discovery/sitemap_entries", len(result.entries))
-        for entry in result.entries:
-            req = self._entry_request(entry, "sitemap")
+        self._frontier.extend((entry, "sitemap") for entry in result.entries)
+        yield from self._release()
+
+    def _release(self) -> list[scrapy.Request]:
+        """Requests for waiting feed/sitemap entries, while fewer than ``max_in_flight`` article
+        requests are out (entries that need no request, skipped or filtered, cost nothing)."""
+        out = []
+        frontier, bound = self._frontier, self.max_in_flight
+        while frontier and (bound is None or self.limit_reached or len(self._in_flight) < bound):
+            entry, via = frontier.popleft()
+            req = self._entry_request(entry, via)
             if req is not None:
-                yield req
+                out.append(req)
+        return out
+
+    def _refill(self) -> bool:
+        """Schedule the next waiting entries (an article request finished); True if any."""
+        requests = self._release()
+        for req in requests:
+            self.crawler.engine.crawl(req)
+        return bool(requests)
 
     def _sitemaps_seen_until(self) -> datetime | None:
         """Child sitemaps last modified before this were read by an earlier complete crawl
@@ -303,11 +340,14 @@ class NewsSpider(Outcomes, scrapy.Spider):
             self._listing_article_done(token, found, published)
 
     def _idle(self, spider):
-        """Listing pages still waiting for an article that will never answer (filtered as a
-        duplicate request after a redirect): decide them now rather than never."""
+        """Nothing is out: requests never answered (filtered as a duplicate request after a
+        redirect) are no longer waited for, by the listing pages that found them or by discovery."""
+        self._in_flight.clear()
+        scheduled = self._refill()
         if not self._listing_pages:
+            if scheduled:
+                raise DontCloseSpider
             return
-        scheduled = False
         for token in list(self._listing_pages):
             state = self._listing_pages.pop(token)
             for found in state["pending"]:
@@ -343,19 +383,20 @@ class NewsSpider(Outcomes, scrapy.Spider):
         if not on_domains(canon, src.domains):
             self._count("discovery/offsite")
             return None, "offsite", None
-        if canon in self.found:
-            return None, "found_twice", None
         aid = src.article_id(canon)
+        key = int(aid, 16)
+        if key in self.found:
+            return None, "found_twice", None
         carried = None if force else self.session.carried_outcome(self.name, aid)
         if carried is not None:  # journaled by the killed process of this run
-            self.found[canon] = via
+            self.found[key] = via
             self._count("discovery/resumed")
             self._resumed(canon, *carried)
             return None, "resumed", self._day(carried[1].get("published_at"))
         skip, day = (None, None) if force else self.session.skip_reason(aid)
         if skip == "failed_recently" and self.retry_failed:
             skip = None
-        self.found[canon] = via
+        self.found[key] = via
         if skip is not None:
             self._count("discovery/known_skipped")
             self._finish(canon, skip)
@@ -366,6 +407,7 @@ class NewsSpider(Outcomes, scrapy.Spider):
             self._finish(canon, "max_articles")
             return None, "max_articles", None
         self.requested_articles += 1
+        self._in_flight.add(key)
         self._count("discovery/article_requests")
         return scrapy.Request(
             canon, callback=self.parse_article, errback=self.article_failed,

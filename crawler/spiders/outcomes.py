@@ -14,6 +14,7 @@ A mixin of :class:`crawler.spiders.news.NewsSpider`, which owns the counters and
 from __future__ import annotations
 
 import logging
+import sys
 from datetime import date, datetime
 
 from crawler.failures import classify
@@ -91,11 +92,12 @@ class Outcomes:
         """An article this spider archived was found a copy when its segment was published
         (storage.publish.decide): counted and recorded as that duplicate instead."""
         found = self._carried_keys.get(row["url"], row["url"])
-        if self.outcome.get(found) != "archived":
+        key = self._key(found)
+        if self.outcome.get(key) != "archived":
             return
-        reason = f"duplicate_{method}"
+        reason = sys.intern(f"duplicate_{method}")
         day = self._day(row.get("published_at"))
-        self.outcome[found] = reason
+        self.outcome[key] = reason
         self.outcomes["archived"] -= 1
         self.outcomes[reason] += 1
         self._count_archived(field_flags(row), day, -1)
@@ -118,14 +120,18 @@ class Outcomes:
     def _finish(self, found: str, reason: str, seen: str | None = None, urls=(), published=None,
                 attempts=None, via=None) -> None:
         """Give the found article ``found`` its one outcome (later calls for it are ignored)."""
-        if found in self.outcome:
+        key = self._key(found)
+        if key in self.outcome:
             return
-        self.outcome[found] = reason
+        self.outcome[key] = reason = sys.intern(reason)
         self.outcomes[reason] += 1
         if seen is not None and not self.dry_run:
             ids = {self.source.article_id(u) for u in [found, *urls] if on_domains(u, self.source.domains)}
             self.session.recorder.record(ids, self.name, seen, reason, published, attempts, url=found, via=via)
         self._settled(found, published)
+        if key in self._in_flight:  # an article request is done: discovery may release another
+            self._in_flight.discard(key)
+            self._refill()
 
     def _count(self, key: str, n: int = 1) -> None:
         self.crawler.stats.inc_value(key, n)
@@ -136,3 +142,11 @@ class Outcomes:
 
     def _settled(self, found: str, published: date | None) -> None:
         """``found`` has its outcome (navigation may now go on)."""
+
+    def _key(self, url: str) -> int:
+        """The key of ``url`` in the spider's per-URL bookkeeping (``found``, ``outcome``)."""
+        raise NotImplementedError
+
+    def _refill(self) -> bool:
+        """An article request finished: discovery may release more (NewsSpider)."""
+        return False
