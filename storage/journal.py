@@ -58,7 +58,7 @@ class Journal:
             if not self.take_alive():
                 raise ArchiveError(f"journal {self.folder} is in use by a running process")
             log = self.folder / LOG
-            self._fd = os.open(log, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o644)
+            self._fd = os.open(log, os.O_RDWR | os.O_APPEND | os.O_CREAT, 0o644)  # read: read_record
             good = self._valid_length()
             if good != os.fstat(self._fd).st_size:
                 os.ftruncate(self._fd, good)
@@ -118,9 +118,11 @@ class Journal:
             return {}
 
     # ------------------------------------------------------------------ writing
-    def append(self, records: list[dict]) -> None:
-        """Append records and fsync once; on return they survive a crash."""
-        data = b"".join(_line(r) for r in records)
+    def append(self, records: list[dict]) -> list[tuple[int, int]]:
+        """Append records and fsync once; on return they survive a crash. Returns where each
+        record's line is, ``(offset, length)``, for :meth:`read_record`."""
+        lines = [_line(r) for r in records]
+        data = b"".join(lines)
         if self.max_bytes is not None and self.size + len(data) > self.max_bytes:
             raise JournalFull(str(self.folder), f"size cap of {self.max_bytes} bytes reached")
         fault("journal.before_write")
@@ -140,8 +142,26 @@ class Journal:
             if exc.errno in _FULL_ERRNOS:
                 raise JournalFull(str(self.folder), exc) from exc
             raise
+        spans, pos = [], self.size
+        for line in lines:
+            spans.append((pos, len(line)))
+            pos += len(line)
         self.size += len(data)
         fault("journal.after_fsync")
+        return spans
+
+    def read_record(self, span: tuple[int, int]) -> dict:
+        """The record :meth:`append` wrote at ``span``, read back from the file (checksum checked)."""
+        offset, length = span
+        line = os.pread(self._fd, length, offset)
+        body = line[9:-1]
+        try:
+            ok = len(line) == length and line[-1:] == b"\n" and int(line[:8], 16) == zlib.crc32(body)
+        except ValueError:
+            ok = False
+        if not ok:
+            raise ArchiveError(f"journal {self.folder / LOG}: the record at byte {offset} does not read back")
+        return loads(body)
 
     # ------------------------------------------------------------------ reading
     def _valid_length(self) -> int:

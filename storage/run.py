@@ -69,7 +69,8 @@ class Run:
         self._mutex = threading.RLock()
         # rows of accept_grouped wait here for their batch's one fsync (no thread until the first)
         self.group = GroupCommit(self._write_rows, journal_group_rows, journal_group_ms, name=str(journal.folder))
-        self._rows: list[tuple[int, str, dict]] = []  # accepted, not yet in a done segment
+        # accepted, not yet in a done segment: (seq, dataset, row, or where the journal holds it)
+        self._rows: list[tuple[int, str, dict | tuple[int, int]]] = []
         self._runs_rows: list[tuple[int, str, dict]] = []  # held for the final segment
         self._seq = 0
         self._upto = 0  # first seq not covered by a done segment
@@ -200,9 +201,10 @@ class Run:
         with self._mutex:
             if self.closed:
                 raise ArchiveError(f"run {self.run_id} is closed")
-            self.journal.append([{"t": "row", "d": dataset, "r": row} for dataset, row in rows])
-            for dataset, row in rows:
-                item = (self._seq, dataset, row)
+            spans = self.journal.append([{"t": "row", "d": dataset, "r": row} for dataset, row in rows])
+            for (dataset, row), span in zip(rows, spans):
+                # an article's text waits in the journal, not in memory, until its segment is published
+                item = (self._seq, dataset, row if dataset == "runs" else span)
                 (self._runs_rows if dataset == "runs" else self._rows).append(item)
                 self._seq += 1
 
@@ -261,7 +263,9 @@ class Run:
         rows = [r for r in self._rows if a <= r[0] < b]
         if final:
             rows += [r for r in self._runs_rows if r[0] < b]
-        return sorted(rows, key=lambda r: r[0])
+        read = self.journal.read_record
+        return sorted(((seq, dataset, row if isinstance(row, dict) else read(row)["r"])
+                       for seq, dataset, row in rows), key=lambda r: r[0])
 
     def _publish_segment(self, k: int, a: int, b: int, final: bool) -> list[str]:
         fault("flush.before_lock")

@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import io
 import logging
+import sys
 from datetime import date, datetime
 
 import numpy as np
@@ -198,30 +199,36 @@ def compact(backend, run_id: str, min_files: int = 50) -> int:
 
 
 class SeenRecorder:
-    """Rows of this run, written once at the end (never during a dry run)."""
+    """Rows of this run, written once at the end (never during a dry run). Each is held as a
+    tuple in :data:`SEEN_SCHEMA`'s order after ``url_id`` (its key), with interned strings: a crawl
+    keeps one per URL it found."""
+
+    _OUTCOME = SEEN_SCHEMA.names.index("outcome") - 1
 
     def __init__(self):
-        self.rows: dict[int, dict] = {}
+        self.rows: dict[int, tuple] = {}
 
     def record(self, article_ids, source: str, outcome: str, reason: str | None = None,
                published: date | None = None, attempts: int | None = None, url: str | None = None,
                via: str | None = None) -> None:
         at = clock.now()
+        failed = outcome == FAILED
+        row = (sys.intern(source), sys.intern(outcome), sys.intern(reason) if reason else reason, published, at,
+               attempts, url if failed else None, via if failed else None)
         for aid in article_ids:
             uid = url_number(aid)
             prev = self.rows.get(uid)
-            if prev is not None and prev["outcome"] != FAILED and outcome == FAILED:
+            if prev is not None and prev[self._OUTCOME] != FAILED and failed:
                 continue  # a success of this run is not undone by a later failed copy
-            failed = outcome == FAILED
-            self.rows[uid] = {"url_id": uid, "source": source, "outcome": outcome, "reason": reason,
-                              "published": published, "at": at, "attempts": attempts,
-                              "url": url if failed else None, "via": via if failed else None}
+            self.rows[uid] = row
 
     def __len__(self) -> int:
         return len(self.rows)
 
     def to_bytes(self) -> bytes:
-        table = pa.Table.from_pylist(list(self.rows.values()), schema=SEEN_SCHEMA)
+        columns = list(zip(*((uid, *values) for uid, values in self.rows.items()))) or [[] for _ in SEEN_SCHEMA]
+        table = pa.Table.from_arrays([pa.array(c, type=f.type) for c, f in zip(columns, SEEN_SCHEMA)],
+                                     schema=SEEN_SCHEMA)
         sink = io.BytesIO()
         pq.write_table(table, sink, compression="zstd")
         return sink.getvalue()

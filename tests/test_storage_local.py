@@ -201,6 +201,31 @@ def test_committed_run_id_cannot_be_reused(archive):
         archive.begin_run(RUN)
 
 
+def test_accepted_rows_wait_in_the_journal_and_publish_as_accepted(archive, tmp_path):
+    """A run holds where the journal has each accepted article, not the row: the segment reads the
+    rows back when it is published, and a row altered on disk since is refused, not published."""
+    run = archive.begin_run(RUN)
+    items = [make_item(i, RUN, salt="w") for i in (0, 1, 2, 3, 5, 6)]  # no copies among them
+    for item in items:
+        run.accept("articles", item)
+    held = [row for _, dataset, row in run._rows if dataset == "articles"]
+    assert len(held) == 6 and all(isinstance(r, tuple) for r in held)  # spans, not the rows
+    run.flush()
+    got = {r["article_id"]: r for r in archive.read_table("articles").to_pylist()}
+    assert {i["article_id"] for i in items} == set(got)
+    assert [got[i["article_id"]]["body"] for i in items] == [i["body"] for i in items]
+    run.accept("articles", make_item(7, RUN, salt="w"))
+    log = tmp_path / "journal" / RUN / "journal.log"
+    data = bytearray(log.read_bytes())
+    at = data.rindex(b'"body"') + 10
+    data[at:at + 1] = b"#" if data[at:at + 1] != b"#" else b"%"  # one byte of the last row's text
+    log.write_bytes(bytes(data))
+    with pytest.raises(ArchiveError, match="does not read back"):
+        run.flush()
+    run.close()
+    assert len(snapshot(archive)["articles"]) == 6
+
+
 def test_journal_size_cap_is_a_clear_error_and_loses_nothing(tmp_path):
     archive = open_archive(str(tmp_path / "arc"), journal_dir=tmp_path / "j", journal_max_bytes=12_000)
     run = archive.begin_run(RUN)

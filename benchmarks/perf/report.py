@@ -56,6 +56,7 @@ def ratios(r: dict) -> dict:
         "processing_cpu_ms_per_page": processing,
         "processing_wall_ms_per_page": processing_wall,
         "processing_over_lxml_parse": _div(processing, micro["lxml"]["cpu_ms_per_page"], 1),
+        "processing_over_steps_rules": _div(processing, rules["cpu_ms_per_page"]),
         "processing_over_lxml_parse_str": _div(processing, micro["lxml_str"]["cpu_ms_per_page"], 1),
         "processing_over_trafilatura": _div(processing, micro["trafilatura"]["cpu_ms_per_page"]),
         "steps_rules_over_lxml_parse": _div(rules["cpu_ms_per_page"], micro["lxml"]["cpu_ms_per_page"], 1),
@@ -67,6 +68,10 @@ def ratios(r: dict) -> dict:
                                                or {}).get("generic_over_trafilatura"),
         "full_over_peer": _div(full["pages_per_s"], peer.get("pages_per_s")),
         "full_over_peer_cpu": _div(full["pages_per_cpu_s"], peer_cpu_rate),
+        # CPU per page of the large crawl over the small one's: flat means the crawl's cost per page
+        # does not grow with its size
+        "cpu_per_page_large_over_small": _div((r["crawls"].get("full_large") or {}).get("cpu_ms_per_page"),
+                                              full["cpu_ms_per_page"]),
     }
     return out
 
@@ -91,15 +96,18 @@ def memory(r: dict) -> dict:
 def floors(r: dict) -> list[dict]:
     ra, mem, q = r["ratios"], r["memory"], r.get("queries") or {}
     out = [
-        ("full pipeline / fetch-only throughput", ">= 0.5", ra["full_over_fetch_only"], lambda v: v >= 0.5),
-        ("processing per page / one lxml parse (rules)", "<= 5", ra["processing_over_lxml_parse"], lambda v: v <= 5),
+        ("full pipeline / fetch-only throughput", ">= 0.6", ra["full_over_fetch_only"], lambda v: v >= 0.6),
+        ("processing in the crawl / our steps alone (rules)", "<= 2", ra["processing_over_steps_rules"],
+         lambda v: v <= 2),
+        ("processing per page / one lxml parse (rules)", "<= 15", ra["processing_over_lxml_parse"], lambda v: v <= 15),
         ("generic-path processing / trafilatura", "<= 1", ra["generic_processing_over_trafilatura"], lambda v: v <= 1),
         ("generic path / trafilatura alone, same pages, one process", "<= 1.3", ra["generic_path_over_trafilatura"],
          lambda v: v <= 1.3),
         ("the same on ../shared/data/vn-pages", "<= 1.3", ra["generic_path_over_trafilatura_real"], lambda v: v <= 1.3),
-        (f"peak RSS at {mem['at_articles']:,} articles (MB)", "< 500", mem["peak_rss_mb"], lambda v: v < 500),
-        ("RSS growth per archived article (bytes)", "< 1024", mem["rss_growth_bytes_per_article"], lambda v: v < 1024),
-        ("full pipeline / peer throughput", ">= 10", ra["full_over_peer"], lambda v: v >= 10),
+        (f"peak RSS at {mem['at_articles']:,} articles (MB)", "< 400", mem["peak_rss_mb"], lambda v: v < 400),
+        ("RSS growth per archived article (bytes)", "< 512", mem["rss_growth_bytes_per_article"], lambda v: v < 512),
+        ("CPU per page, large crawl / small crawl", "<= 1.1", ra["cpu_per_page_large_over_small"], lambda v: v <= 1.1),
+        ("full pipeline / newspaper4k end to end", ">= 2.5", ra["full_over_peer"], lambda v: v >= 2.5),
     ]
     for name, res in (q.get("queries") or {}).items():
         limit = 0.25 if name == "by_article_id" else 1.0

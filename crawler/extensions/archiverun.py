@@ -14,6 +14,7 @@ from __future__ import annotations
 
 from scrapy import signals
 
+from crawler.memory import tune_allocator
 from crawler.session import acquire, release
 
 
@@ -25,6 +26,7 @@ class ArchiveRun:
     @classmethod
     def from_crawler(cls, crawler):
         run = crawler.crawl_run  # made by the spider (crawler/spiders/news.py)
+        tune_allocator(crawler.settings)  # once per process (crawler/memory.py)
         session = acquire(crawler.settings, dry_run=run.dry_run)
         session.sources.append(run.name)
         if run.wrap_claims is not None:
