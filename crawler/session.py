@@ -94,7 +94,7 @@ class ArchiveSession:
     def __init__(self, uri: str, run_id: str, journal_dir: str | None, dry_run: bool,
                  retry_failed_after: float = 6 * 3600, max_failed_attempts: int = 5,
                  journal_group: tuple[int, float] | None = None, job: str | None = None,
-                 resolver_factory=None):
+                 resolver_factory=None, part_dir: str | None = None):
         from storage import (
             open_archive,  # storage is imported only when a crawl opens the archive
         )
@@ -112,7 +112,10 @@ class ArchiveSession:
             self.run = None
             self._claims = _DryClaims(self.state)
         else:
-            self.run = self.archive.begin_run(run_id, journal_dir=journal_dir or None, job=job)
+            # a part of a run (crawler/parts.py) leaves recovery to its parent: a sibling's journal
+            # being created must not look dead to it
+            self.run = self.archive.begin_run(run_id, journal_dir=journal_dir or None, job=job,
+                                              recover=part_dir is None)
             self._claims = self.run
             if self.run.resumed:
                 from crawler.recovery import carried_outcomes
@@ -120,6 +123,7 @@ class ArchiveSession:
                 self._carried = carried_outcomes(self.run.carried)
                 logger.warning("run %s continues: %d rows of its killed process are kept, their pages not "
                                "fetched again", run_id, len(self.run.carried))
+        self.part_dir = part_dir  # a part: its parent journals the report rows and orders the publishing
         self.users = 0
         self.sources: list[str] = []
         self.manifest: dict | None = None
@@ -303,7 +307,7 @@ class ArchiveSession:
     # ------------------------------------------------------------------ the run report
     def add_run_row(self, row: dict) -> None:
         self.run_rows.append(row)
-        if self.run is not None:
+        if self.run is not None and self.part_dir is None:
             self.run.accept("runs", row)
 
     def defer_run_row(self, build) -> None:
@@ -316,6 +320,10 @@ class ArchiveSession:
         """Decide the run's copies (publish what is journaled), publish the near-duplicate index,
         then build and journal the spiders' run report rows with those decisions."""
         demotions: list = []
+        if self.run is not None and self.part_dir is not None:
+            from crawler.parts import wait_turn
+
+            wait_turn(self.part_dir, self.run_id)  # the earlier parts of the run publish first
         if self.run is not None:
             try:
                 self.run.settle()
@@ -371,6 +379,7 @@ def acquire(settings, dry_run: bool = False) -> ArchiveSession:
                 retry_failed_after=settings.getfloat("SEEN_RETRY_FAILED_AFTER", 6 * 3600),
                 max_failed_attempts=settings.getint("SEEN_MAX_FAILED_ATTEMPTS", 5),
                 journal_group=group, job=settings.get("RUN_JOB") or None,
+                part_dir=settings.get("RUN_PART_DIR") or None,
                 resolver_factory=(recovery_resolver(params_from_settings(settings))
                                   if settings.getbool("NEARDUP_ENABLED", True) else None),
             )

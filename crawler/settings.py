@@ -22,6 +22,9 @@ ARCHIVE_URI = os.environ.get("ARCHIVE_URI", "archive")
 ARCHIVE_JOURNAL_DIR = os.environ.get("ARCHIVE_JOURNAL_DIR", "")
 # Publish a Parquet file every N accepted articles (and at the end of the run).
 ARCHIVE_FLUSH_ITEMS = 5000
+# `scrapy crawlall` spreads the sources over this many crawl processes making one run
+# (crawler/parts.py); 0: one per core; 1: everything in one process. `--processes N` overrides.
+CRAWL_PROCESSES = 0
 # Discovery streams (docs/ARCHITECTURE.md): feed and sitemap entries become requests as earlier
 # article requests finish, at most this many out per source at once (0: 4 x CONCURRENT_REQUESTS).
 DISCOVERY_MAX_IN_FLIGHT = 0

@@ -85,12 +85,16 @@ class Archive:
             self._state = state
         return self._state
 
-    def begin_run(self, run_id: str, journal_dir: str | os.PathLike | None = None, job: str | None = None) -> Run:
+    def begin_run(self, run_id: str, journal_dir: str | os.PathLike | None = None, job: str | None = None,
+                  recover: bool = True) -> Run:
         """A new run, or the continuation of the run ``run_id`` that died (its journal replayed).
-        ``job`` (what the run crawls) is kept in the journal's meta for :meth:`resumable_run`."""
+        ``job`` (what the run crawls) is kept in the journal's meta for :meth:`resumable_run`.
+        ``recover``: first publish what dead runs left in the journal folder (off for the parts of a
+        run, which start together: their parent recovered before starting them)."""
         check_name(run_id, "run_id")
         root = self.journal_root(journal_dir)
-        self.recover(root, skip=(run_id,))
+        if recover:
+            self.recover(root, skip=(run_id,))
         journal = Journal(root / run_id, max_bytes=self.journal_max_bytes)
         try:
             committed = not (root / run_id).exists() and self.backend.exists(manifest_key(run_id))

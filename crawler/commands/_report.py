@@ -66,6 +66,20 @@ def take_crawl_lock(archive, owner: str, run_id: str, settings):
     return lock
 
 
+def start_locked_run(settings, archive, owner: str):
+    """A fresh run of a parent that starts crawling processes (parts, distributed workers): its id
+    (RUN_ID or a new one, set back into ``settings``), the crawl lock and its started log, as
+    ``(run_id, lock, runlog)``; or the exit code to stop with."""
+    from crawler.session import process_run_id
+
+    run_id = settings.get("RUN_ID") or process_run_id()
+    settings.set("RUN_ID", run_id, priority="cmdline")
+    lock = take_crawl_lock(archive, owner, run_id, settings)
+    if isinstance(lock, int):
+        return lock
+    return run_id, lock, RunLog(archive, run_id, settings.get("LOG_FILE_LEVEL") or "INFO").start()
+
+
 def preflight(settings, names: list[str], spider_args: dict):
     """Everything checkable before a crawl. Returns ``(parsed args, archive)`` or an exit code."""
     from crawler.demo.timeline import TimelineError, demo_today
@@ -124,12 +138,15 @@ def preflight(settings, names: list[str], spider_args: dict):
 class RunLog:
     """A log file per run: ``<archive>/runs/_logs/<run_id>.log`` (written locally, uploaded otherwise)."""
 
-    def __init__(self, archive, run_id: str, level: str = "INFO"):
+    def __init__(self, archive, run_id: str, level: str = "INFO", path: str | None = None):
+        """``path``: log there and upload nothing (a part of a run logs into its parent's file)."""
         self.archive = archive
         self.run_id = run_id
         self.key = archive.run_log_key(run_id)
-        path = archive.run_log_path(run_id)
-        if path is not None:
+        if path:
+            self.path = Path(path)
+            self.upload = False
+        elif (path := archive.run_log_path(run_id)) is not None:
             self.path = path
             self.upload = False
         else:
@@ -170,8 +187,11 @@ class RunLog:
                 error(f"could not upload the log to {self.location}: {exc}; it is at {self.path}")
 
 
-def run_crawl(settings, names: list[str], spider_args: dict | None, title: str, owner: str) -> int:
-    """Crawl ``names`` in one process and one archive run; print the report; return the exit code."""
+def run_crawl(settings, names: list[str], spider_args: dict | None, title: str, owner: str,
+              part: dict | None = None) -> int:
+    """Crawl ``names`` in one process and one archive run; print the report; return the exit code.
+    ``part`` (``run_id``, ``dir``, ``log``): this process is a part of a ``crawlall --processes``
+    run (crawler/parts.py): the parent holds the lock and reports; the rows go to ``dir``."""
     from crawler.session import finished_sessions, process_run_id, run_job
 
     spider_args = dict(spider_args or {})
@@ -182,7 +202,10 @@ def run_crawl(settings, names: list[str], spider_args: dict | None, title: str, 
     job = run_job(names, spider_args)
     settings.set("RUN_JOB", job, priority="cmdline")
     continuing = None
-    if not settings.get("RUN_ID") and not parsed["dry_run"]:
+    if part is not None:
+        settings.set("RUN_ID", part["run_id"], priority="cmdline")
+        settings.set("RUN_PART_DIR", part["dir"], priority="cmdline")
+    elif not settings.get("RUN_ID") and not parsed["dry_run"]:
         # the same job killed before its commit: continue that run, so that its copies are decided
         # over both parts as one clean run decides them (storage.Archive.resumable_run)
         continuing = archive.resumable_run(job, settings.get("ARCHIVE_JOURNAL_DIR") or None)
@@ -192,10 +215,12 @@ def run_crawl(settings, names: list[str], spider_args: dict | None, title: str, 
     settings.set("RUN_ID", run_id, priority="cmdline")
     lock = runlog = None
     if not parsed["dry_run"]:
-        lock = take_crawl_lock(archive, owner, run_id, settings)
-        if isinstance(lock, int):
-            return lock
-        runlog = RunLog(archive, run_id, settings.get("LOG_FILE_LEVEL") or "INFO").start()
+        if part is None:  # a part runs under its parent's lock
+            lock = take_crawl_lock(archive, owner, run_id, settings)
+            if isinstance(lock, int):
+                return lock
+        runlog = RunLog(archive, run_id, settings.get("LOG_FILE_LEVEL") or "INFO",
+                        path=part["log"] if part else None).start()
     started: dict[str, str] = {}
     try:
         process = CrawlerProcess(settings)
@@ -224,6 +249,13 @@ def run_crawl(settings, names: list[str], spider_args: dict | None, title: str, 
             lock.release()
             if lock.lost:
                 error("the crawl lock was taken over during the run (see the log)")
+        if part is not None:
+            from crawler.parts import write_part_rows
+
+            write_part_rows(part["dir"], run_id, rows, code)
+            if runlog is not None:
+                runlog.finish([])
+            return code
         print_report(rows, title, archive.display_uri, runlog.location if runlog else None)
         if runlog is not None:
             runlog.finish([summary_line(r) for r in rows] + [f"exit code {code}: {EXIT_CODES[code]}"])

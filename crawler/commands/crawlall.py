@@ -1,11 +1,15 @@
-"""``scrapy crawlall [--sources a,b] [--exclude c]``: every declared source, one process, one run.
+"""``scrapy crawlall [--sources a,b] [--exclude c] [--processes N]``: every declared source, one run.
 
 Meant for cron and systemd timers. Each source is its own crawler (its own
-per-domain concurrency and AutoThrottle) in one process and one archive run.
+per-domain concurrency and AutoThrottle), all in one archive run.
 ``--sources`` and ``--exclude`` take comma-separated names or shell patterns
 (``demo_*``). Without ``--sources`` every declared source is crawled, except the
 ``demo_*`` ones unless DEMO_BASE_URL is set. Spider arguments (``-a since=...``)
 apply to every source.
+
+``--processes N`` (default CRAWL_PROCESSES, 0: the machine's cores) spreads the sources over N
+crawl processes making one run, one report (:mod:`crawler.parts`); ``--processes 1`` crawls in
+this process. ``--part`` and its companions are how the parent starts a part, not for operators.
 
 It takes the archive's crawl lock (a second overlapping run exits at once with
 code 3), writes ``<archive>/runs/`` rows and ``<archive>/runs/_logs/<run_id>.log``,
@@ -16,6 +20,7 @@ is written there after the run (a failure to write it is reported, the exit code
 
 from __future__ import annotations
 
+import argparse
 import fnmatch
 
 from scrapy.commands import BaseRunSpiderCommand
@@ -50,15 +55,20 @@ class Command(BaseRunSpiderCommand):
     requires_crawler_process = False
 
     def syntax(self):
-        return "[--sources a,b] [--exclude c] [-a NAME=VALUE ...]"
+        return "[--sources a,b] [--exclude c] [--processes N] [-a NAME=VALUE ...]"
 
     def short_desc(self):
-        return "Crawl every declared source (or some) in one process, with a lock and a run report"
+        return "Crawl every declared source (or some) as one run, with a lock and a run report"
 
     def add_options(self, parser):
         super().add_options(parser)
         parser.add_argument("--sources", default="", help="comma-separated source names or patterns (default: all)")
         parser.add_argument("--exclude", default="", help="comma-separated source names or patterns to leave out")
+        parser.add_argument("--processes", default=None, metavar="N",
+                            help="crawl processes for the run's sources (default: CRAWL_PROCESSES; 0: every core)")
+        parser.add_argument("--part", default="", help=argparse.SUPPRESS)      # <run_id>.p<k>: a part of a run
+        parser.add_argument("--part-dir", default="", help=argparse.SUPPRESS)  # the parent's turns and reports
+        parser.add_argument("--part-log", default="", help=argparse.SUPPRESS)  # the run's log file
 
     def run(self, args, opts):
         if args:
@@ -78,15 +88,50 @@ class Command(BaseRunSpiderCommand):
             self.exitcode = EXIT_USAGE
             return
         from crawler.distributed import enabled
+        from crawler.parts import process_count
 
+        try:
+            processes = process_count(opts.processes, self.settings)
+        except ValueError as exc:
+            error(str(exc))
+            self.exitcode = EXIT_USAGE
+            return
+        shared = [str(uri) for uri in (self.settings.getdict("FEEDS") or {}) if "%(name)s" not in str(uri)]
+        if shared and len(names) > 1:
+            error(f"-o/-O {shared[0]}: every source's crawler would write this one file over the others'; "
+                  f"put %(name)s in the path (items-%(name)s.jsonl: one file per source)")
+            self.exitcode = EXIT_USAGE
+            return
+        if opts.part:
+            from crawler.parts import die_with_parent
+
+            die_with_parent()
+            part = {"run_id": opts.part, "dir": opts.part_dir, "log": opts.part_log}
+            self.exitcode = run_crawl(self.settings, names, opts.spargs, title="crawlall", owner="scrapy crawlall",
+                                      part=part)
+            return  # the parent reports
         if enabled(self.settings):  # DISTRIBUTED=1: coordinate `scrapy worker`s (docs/DISTRIBUTED.md)
             from crawler.distributed.coordinator import coordinate
 
             self.exitcode = coordinate(self.settings, names, opts.spargs)
+        elif processes > 1 and len(names) > 1 and not _dry_run(opts.spargs):
+            from crawler.parts import run_parts
+
+            self.exitcode = run_parts(self.settings, names, opts.spargs, processes)
         else:
             self.exitcode = run_crawl(self.settings, names, opts.spargs, title="crawlall", owner="scrapy crawlall")
         if self.exitcode not in (EXIT_USAGE, EXIT_LOCKED):
             write_report(self.settings)
+
+
+def _dry_run(spider_args: dict) -> bool:
+    """``-a dry_run=1`` (it writes nothing: one process crawls it); a bad value is reported by the crawl."""
+    from crawler.spiders.arguments import SpiderArgumentError, parse_arguments
+
+    try:
+        return bool(parse_arguments(dict(spider_args or {}))["dry_run"])
+    except SpiderArgumentError:
+        return False
 
 
 def write_report(settings) -> None:

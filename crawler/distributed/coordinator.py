@@ -97,9 +97,8 @@ async def _requests(spider) -> list:
 
 
 def coordinate(settings, names: list[str], spider_args: dict | None) -> int:
-    from crawler.commands._report import EXIT_USAGE, RunLog, error, preflight, take_crawl_lock
+    from crawler.commands._report import EXIT_USAGE, error, preflight, start_locked_run
     from crawler.runreport import print_report, summary_line
-    from crawler.session import process_run_id
 
     from scrapy.utils.log import configure_logging
 
@@ -125,12 +124,10 @@ def coordinate(settings, names: list[str], spider_args: dict | None) -> int:
     except RedisDown as exc:
         error(f"REDIS_URL={config.display_url}: Redis does not answer ({exc})")
         return EXIT_REDIS
-    run_id = settings.get("RUN_ID") or process_run_id()
-    settings.set("RUN_ID", run_id, priority="cmdline")
-    lock = take_crawl_lock(archive, "scrapy crawlall (distributed)", run_id, settings)
-    if isinstance(lock, int):
-        return lock
-    runlog = RunLog(archive, run_id, settings.get("LOG_FILE_LEVEL") or "INFO").start()
+    started = start_locked_run(settings, archive, "scrapy crawlall (distributed)")
+    if isinstance(started, int):
+        return started
+    run_id, lock, runlog = started
     coordinator = Coordinator(settings, config, link, archive, names, spider_args, run_id)
     code = EXIT_REDIS
     try:

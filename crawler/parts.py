@@ -1,0 +1,237 @@
+"""``scrapy crawlall --processes N``: one run crawled by N processes on this machine.
+
+One Python process crawls on one core: its engine, parsing and extraction share the GIL. With
+``--processes N`` the command is a parent that
+
+1. checks everything as a one-process run does (exit 2 before crawling), takes the archive's
+   crawl lock and picks the run id;
+2. spreads the sources over N child processes (``names[k::N]`` of the sorted names), each a
+   ``scrapy crawlall --part <run_id>.p<k>`` of its share: its own crawlers, journal and
+   published files under the part's run id (the convention of distributed workers:
+   ``split_part(run_id, '.', 1)`` is the run's), logging into the run's one log file;
+3. lets the parts publish their copy decisions one after another, in part order (a part's last
+   segment waits until every earlier part has exited), so that which copy of a story two parts
+   both hold is kept does not depend on which finished first;
+4. writes the run report: every source's ``runs`` row, as its part built it, under the run's id,
+   and the run's manifest naming its parts; prints one report; exit code as one process would.
+
+SIGINT/SIGTERM are passed on to every part (each stops as one crawl does on that signal); a
+part dies with the parent (``PR_SET_PDEATHSIG``), publishing what it had. Distributed mode
+(many machines) is :mod:`crawler.distributed`.
+"""
+
+from __future__ import annotations
+
+import ctypes
+import ctypes.util
+import json
+import logging
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+logger = logging.getLogger(__name__)
+
+PART_ROWS = "rows-{part}.json"
+_NOT_PASSED = ("RUN_ID", "RUN_JOB", "RUN_PART_DIR")  # each part gets its own
+
+
+def process_count(value, settings) -> int:
+    """``--processes`` (else CRAWL_PROCESSES; 0 or unset: this machine's cores). ValueError names the fault."""
+    raw = value if value not in (None, "") else settings.get("CRAWL_PROCESSES", 0)
+    try:
+        n = int(str(raw).strip())
+    except ValueError:
+        n = -1
+    if n < 0:
+        raise ValueError(f"--processes {raw!r}: must be a whole number, 0 (this machine's {os.cpu_count()} "
+                         f"cores) or more")
+    return n or os.cpu_count() or 1
+
+
+def spread(names: list[str], n: int) -> list[list[str]]:
+    """The sources of each part: round robin over the sorted names (at most one part per source)."""
+    names = sorted(names)
+    n = max(1, min(n, len(names)))
+    return [names[k::n] for k in range(n)]
+
+
+def part_ids(run_id: str, n: int) -> list[str]:
+    return [f"{run_id}.p{k + 1}" for k in range(n)]
+
+
+# ---------------------------------------------------------------------- the part's side
+
+
+def wait_turn(folder: str | os.PathLike, part_id: str, poll: float = 0.1) -> None:
+    """Block until the parent lets part ``part_id`` publish its copy decisions (``go-<part>``
+    exists), or the parent is gone (then publish now: nothing is waited for any more)."""
+    folder = Path(folder)
+    parent = os.getppid()
+    waited = False
+    while not (folder / f"go-{part_id}").exists():
+        if os.getppid() != parent or not folder.is_dir():
+            return
+        if not waited:
+            logger.info("part %s: crawl over, waiting for the earlier parts to publish", part_id)
+            waited = True
+        time.sleep(poll)
+
+
+def write_part_rows(folder: str | os.PathLike, part_id: str, rows: list[dict], code: int) -> None:
+    """The part's report rows and exit code, for the parent (written last, atomically)."""
+    from storage.rows import dumps
+
+    path = Path(folder) / PART_ROWS.format(part=part_id)
+    tmp = path.with_suffix(".tmp")
+    tmp.write_text(dumps({"rows": rows, "code": code}))
+    os.replace(tmp, path)
+
+
+def die_with_parent() -> None:
+    """Called first by a part (Linux): SIGTERM when the parent dies, so the part stops as a crawl
+    does on SIGTERM, publishing what it has."""
+    try:
+        ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6").prctl(1, signal.SIGTERM)  # PR_SET_PDEATHSIG
+    except (OSError, AttributeError):
+        pass
+
+
+# ---------------------------------------------------------------------- the parent's side
+
+
+def part_command(settings, names: list[str], spider_args: dict, part_id: str, folder: Path, log: str) -> list[str]:
+    """The child's command line: the parent's command-line settings and spider arguments."""
+    from scrapy.settings import SETTINGS_PRIORITIES
+
+    cmd = [sys.executable, "-m", "scrapy", "crawlall", "--sources", ",".join(names), "--processes", "1",
+           "--part", part_id, "--part-dir", str(folder), "--part-log", log]
+    for name in sorted(settings.attributes):
+        if name in _NOT_PASSED or settings.getpriority(name) != SETTINGS_PRIORITIES["cmdline"]:
+            continue
+        value = settings.get(name)
+        text = value if isinstance(value, str) else json.dumps(value if not hasattr(value, "copy_to_dict")
+                                                               else value.copy_to_dict())
+        cmd += ["-s", f"{name}={text}"]
+    if (settings.get("PROGRESS") or "auto") in ("auto", "live"):
+        cmd += ["-s", "PROGRESS=log"]  # one terminal: no live table per part
+    for key, value in sorted(spider_args.items()):
+        cmd += ["-a", f"{key}={value}"]
+    return cmd
+
+
+def run_parts(settings, names: list[str], spider_args: dict, processes: int) -> int:
+    """Crawl ``names`` in ``processes`` child processes as one run; print the report; the exit code."""
+    from crawler.commands._report import (
+        EXIT_ARCHIVE,
+        EXIT_OK,
+        EXIT_SOURCE,
+        EXIT_USAGE,
+        _not_started,
+        error,
+        preflight,
+        start_locked_run,
+    )
+    from crawler.runreport import mark_unpublished, print_report, summary_line
+    from crawler.session import acquire, release
+
+    from scrapy.utils.log import configure_logging
+
+    configure_logging(settings)  # no crawler runs in this process: its log goes to stderr as Scrapy's would
+    spider_args = dict(spider_args or {})
+    checked = preflight(settings, names, spider_args)
+    if isinstance(checked, int):
+        return checked
+    _, archive = checked
+    groups = spread(names, processes)
+    started = start_locked_run(settings, archive, "scrapy crawlall --processes")
+    if isinstance(started, int):
+        return started
+    run_id, lock, runlog = started
+    folder = Path(tempfile.mkdtemp(prefix=f"newsarchive-{run_id}-parts-"))
+    ids = part_ids(run_id, len(groups))
+    procs: list[subprocess.Popen] = []
+    rows: list[dict] = []
+    codes: dict[str, int] = {}
+    session = None
+
+    def forward(signum, frame):
+        logger.warning("signal %d: passed on to the %d crawl processes", signum, len(procs))
+        for proc in procs:
+            if proc.poll() is None:
+                proc.send_signal(signum)
+
+    previous = {sig: signal.signal(sig, forward) for sig in (signal.SIGINT, signal.SIGTERM)}
+    code = EXIT_OK
+    try:
+        # the run's own session: recovery of dead journals and the seen state's catch-up happen once,
+        # here, before any part starts; it journals the report rows and writes the run's manifest
+        session = acquire(settings)
+        session.load_seen()
+        logger.info("run %s: %d sources in %d processes: %s", run_id, len(names), len(groups),
+                    "; ".join(f"{p} {', '.join(g)}" for p, g in zip(ids, groups)))
+        for part_id, group in zip(ids, groups):
+            cmd = part_command(settings, group, spider_args, part_id, folder, str(runlog.path))
+            # its own session: a Ctrl-C on the terminal reaches the parts once, passed on by the parent
+            procs.append(subprocess.Popen(cmd, start_new_session=True))
+        for part_id, proc in zip(ids, procs):
+            (folder / f"go-{part_id}").touch()  # every earlier part has exited: this one may publish
+            codes[part_id] = proc.wait()
+        for part_id, group in zip(ids, groups):
+            rows += _part_rows(folder, part_id, group, run_id, codes[part_id], len(groups), _not_started)
+    finally:
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
+        for proc in procs:  # an exception above: no part outlives the parent
+            if proc.poll() is None:
+                proc.terminate()
+                proc.wait()
+        if session is not None:
+            for row in rows:
+                session.add_run_row(row)
+            try:
+                release(session, {"processes": len(groups), "parts": dict(zip(ids, groups)),
+                                  "part_exit_codes": codes})
+            except Exception:  # noqa: BLE001 - reported from the session below
+                pass
+            if session.commit_error:
+                mark_unpublished(rows, session.commit_error)
+                code = EXIT_ARCHIVE
+        shutil.rmtree(folder, ignore_errors=True)
+        if code == EXIT_OK and any(c == EXIT_ARCHIVE for c in codes.values()):
+            code = EXIT_ARCHIVE
+        rows.sort(key=lambda r: r["source"])
+        if code == EXIT_OK and any(r["status"] != "ok" for r in rows):
+            code = EXIT_SOURCE
+        lock.release()
+        if lock.lost:
+            error("the crawl lock was taken over during the run (see the log)")
+        print_report(rows, "crawlall", archive.display_uri, runlog.location)
+        runlog.finish([summary_line(r) for r in rows] + [f"exit code {code}"])
+    return code
+
+
+def _part_rows(folder: Path, part_id: str, group: list[str], run_id: str, exit_code: int, n: int,
+               not_started) -> list[dict]:
+    """The report rows of one part, under the run's id; a source it did not report is failed."""
+    from storage.rows import loads
+
+    path = folder / PART_ROWS.format(part=part_id)
+    got = loads(path.read_text()) if path.exists() else {"rows": []}
+    rows = []
+    for row in got["rows"]:
+        row["run_id"] = run_id
+        note = f"crawled by {part_id} ({n} processes)"
+        row["notes"] = "; ".join(x for x in (row.get("notes"), note) if x)
+        rows.append(row)
+    for name in sorted(set(group) - {r["source"] for r in rows}):
+        row = not_started(name, run_id, None)
+        row["notes"] = f"its crawl process {part_id} exited with code {exit_code} before reporting (see the log)"
+        rows.append(row)
+    return rows
+
