@@ -62,6 +62,8 @@ FORMAT = 2
 ROOT = "_state/neardup"
 UNCOUNTED = np.uint32(1 << 31)  # top bit of a ``rows`` entry: the key names a candidate, no share
 ROW = np.uint32((1 << 31) - 1)
+_SHIFT = np.uint64(32)  # Segment.pairs: key << 32 | row
+_LOW = np.uint64((1 << 32) - 1)
 COMMON_UNIT = 256  # a unit in more articles of one segment is boilerplate: it names no candidates
 _HEX16 = re.compile(r"[0-9a-f]{16}")
 
@@ -102,7 +104,11 @@ class Entry:
 
 # ---------------------------------------------------------------------- segments
 class Segment:
-    """One immutable segment, searchable in O(keys log N)."""
+    """One immutable segment, searchable in O(keys log N).
+
+    In memory its inverted index is one sorted uint64 array, ``pairs = key << 32 | row`` (the
+    file's ``keys`` and ``rows`` side by side, same 8 bytes a key): a lookup is one binary search
+    for every query key's range, and whether a candidate has a boilerplate unit is one more."""
 
     def __init__(self, name: str, ids, words: np.ndarray, sketches: np.ndarray, keys: np.ndarray,
                  rows: np.ndarray, covers: tuple[str, ...] = ()):
@@ -110,23 +116,33 @@ class Segment:
         self.ids = ids if isinstance(ids, _Ids) else _Ids(ids)
         self.words = np.ascontiguousarray(words, dtype=np.uint32)
         self.sketches = np.ascontiguousarray(sketches, dtype=np.uint8)
-        self.keys = np.ascontiguousarray(keys, dtype=np.uint32)  # sorted
-        self.rows = np.ascontiguousarray(rows, dtype=np.uint32)  # row | UNCOUNTED, sorted within a key
+        # keys sorted, rows (row | UNCOUNTED) sorted within a key: the pairs are sorted
+        self.pairs = (np.asarray(keys, np.uint64) << _SHIFT) | np.asarray(rows, np.uint32)
         self.covers = tuple(covers)
 
     def __len__(self) -> int:
         return len(self.ids)
 
     @property
+    def keys(self) -> np.ndarray:
+        return (self.pairs >> _SHIFT).astype(np.uint32)
+
+    @property
+    def rows(self) -> np.ndarray:
+        return (self.pairs & _LOW).astype(np.uint32)
+
+    @property
     def nbytes(self) -> int:
-        return self.keys.nbytes + self.rows.nbytes + self.sketches.nbytes + self.words.nbytes + self.ids.nbytes
+        return self.pairs.nbytes + self.sketches.nbytes + self.words.nbytes + self.ids.nbytes
 
     def matches(self, qkeys: np.ndarray, counted: tuple[int, int]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """``(candidates, match_unit, match_cand)``: the rows sharing a key with the query (sorted),
         and one entry per (query unit, candidate) sharing a unit that the share counts on both
         sides (the query's ``qkeys[counted[0]:counted[1]]``, the candidate's unflagged keys)."""
-        lo = self.keys.searchsorted(qkeys, "left")
-        hi = self.keys.searchsorted(qkeys, "right")
+        q = np.asarray(qkeys, np.uint64) << _SHIFT
+        n = len(q)
+        bounds = self.pairs.searchsorted(np.concatenate((q, q | _LOW)), "left")
+        lo, hi = bounds[:n], bounds[n:]
         count = hi - lo
         named = np.flatnonzero((count > 0) & (count <= COMMON_UNIT))
         if not len(named):
@@ -134,18 +150,18 @@ class Segment:
         reps = count[named]
         starts = np.repeat(lo[named] - np.concatenate(([0], np.cumsum(reps)[:-1])), reps)
         pos = starts + np.arange(int(reps.sum()))
-        unit, raw = np.repeat(named, reps), self.rows[pos]
+        unit, raw = np.repeat(named, reps), (self.pairs[pos] & _LOW).astype(np.uint32)
         cands = np.unique(raw & ROW)
         keep = ((raw & UNCOUNTED) == 0) & (unit >= counted[0]) & (unit < counted[1])
         unit, cand = unit[keep], np.searchsorted(cands, raw[keep])
-        for j in np.flatnonzero(count > COMMON_UNIT):  # boilerplate: counted for the candidates found
-            if not counted[0] <= j < counted[1]:
-                continue
-            block = self.rows[lo[j] : hi[j]]  # counted rows ascending, then the flagged ones
-            at = np.minimum(block.searchsorted(cands), len(block) - 1)
-            found = np.flatnonzero(block[at] == cands)
-            unit = np.concatenate([unit, np.full(len(found), j)])
-            cand = np.concatenate([cand, found])
+        common = np.flatnonzero(count > COMMON_UNIT)
+        common = common[(common >= counted[0]) & (common < counted[1])]
+        if len(common):  # boilerplate: counted for the candidates found, if they have it (unflagged)
+            wanted = (q[common][:, None] | cands.astype(np.uint64)[None, :]).ravel()
+            at = np.minimum(self.pairs.searchsorted(wanted), len(self.pairs) - 1)
+            hit = np.flatnonzero(self.pairs[at] == wanted)
+            unit = np.concatenate([unit, common[hit // len(cands)]])
+            cand = np.concatenate([cand, hit % len(cands)])
         return cands, unit, cand
 
     # -------------------------------------------------------------- bytes
@@ -171,8 +187,9 @@ class Segment:
 
     @staticmethod
     def _sorted(name, ids, words, sketches, keys, rows, covers) -> "Segment":
-        order = np.lexsort((rows, keys))
-        return Segment(name, ids, words, sketches, keys[order], rows[order], covers)
+        seg = Segment(name, ids, words, sketches, np.empty(0, np.uint32), np.empty(0, np.uint32), covers)
+        seg.pairs = np.sort((np.asarray(keys, np.uint64) << _SHIFT) | np.asarray(rows, np.uint32))
+        return seg
 
     def to_bytes(self, params: Params) -> bytes:
         arrays = {"words": self.words, "sketches": self.sketches, "keys": self.keys, "rows": self.rows,
@@ -257,9 +274,13 @@ class NearDupIndex:
 
     ``backend`` is the archive's storage backend (``archive.backend``: ``list``, ``get_bytes``,
     create-only ``put_bytes``, ``delete``, ``lock``); None keeps everything in memory.
+    ``max_segments``: a publish that would leave more compacts the smaller ones. Every lookup
+    searches every segment (about 0.1 ms each on a 2-core machine, whatever its size): with 16,
+    a crawl's CPU per page grew with its archive; 4 keeps it flat at the cost of rewriting the
+    run's newer articles every few publishes.
     """
 
-    def __init__(self, backend=None, params: Params = DEFAULT, *, max_segments: int = 16,
+    def __init__(self, backend=None, params: Params = DEFAULT, *, max_segments: int = 4,
                  lock_timeout: float = 600.0, owner: str = "neardup"):
         self.backend = backend
         # the segments' bytes live in the archive through storage's one store of state files
@@ -305,44 +326,53 @@ class NearDupIndex:
             return loaded
 
     def _best(self, q: Entry, names, exclude: str | None, with_pending: bool) -> Match | None:
-        """The best copy among the articles of segments ``names`` (and pending ones) sharing a unit."""
-        best: Match | None = None
+        """The best copy among the articles of segments ``names`` (and pending ones) sharing a unit.
+        The candidates of every segment are scored together (one vectorised verification per
+        lookup, not one per segment); on equal scores the first segment's is kept."""
         if not len(q.keys):
             return None
-        for name in names:
-            seg = self.segments.get(name)
+        found: list[tuple] = []  # (id of candidate i, excluded mask, words, sketches, unit, cand)
+        segments = [self.segments.get(name) for name in names]
+        if with_pending and len(self.pending):
+            segments += self.pending.folded  # vectorised, like published segments (COMMON_UNIT cap)
+        for seg in segments:
             if seg is None:
                 continue
             cands, unit, cand = seg.matches(q.keys, q.counted)
             if len(cands):
-                best = self._pick(best, q, lambda i, c=cands, ids=seg.ids: ids[c[i]], seg.ids.equal(exclude, cands),
-                                  seg.words[cands], seg.sketches[cands], unit, cand)
+                found.append((lambda i, c=cands, ids=seg.ids: ids[c[i]], seg.ids.equal(exclude, cands),
+                              seg.words[cands], seg.sketches[cands], unit, cand))
         if with_pending and len(self.pending):
-            for seg in self.pending.folded:  # vectorised, like published segments (COMMON_UNIT cap)
-                cands, unit, cand = seg.matches(q.keys, q.counted)
-                if len(cands):
-                    best = self._pick(best, q, lambda i, c=cands, ids=seg.ids: ids[c[i]],
-                                      seg.ids.equal(exclude, cands), seg.words[cands], seg.sketches[cands], unit, cand)
-            found = self.pending.tail_matches(q.keys, q.counted)
-            if found is not None:
-                cands, unit, cand = found
+            tail_found = self.pending.tail_matches(q.keys, q.counted)
+            if tail_found is not None:
+                cands, unit, cand = tail_found
                 tail = self.pending.tail
                 ids = [tail[r][0] for r in cands.tolist()]
                 entries = [tail[r][1] for r in cands.tolist()]
-                best = self._pick(best, q, ids.__getitem__, np.array([i == exclude for i in ids]),
-                                  np.array([e.words for e in entries], np.uint32),
-                                  np.stack([e.sketch for e in entries]), unit, cand)
-        return best
+                found.append((ids.__getitem__, np.array([i == exclude for i in ids]),
+                              np.array([e.words for e in entries], np.uint32),
+                              np.stack([e.sketch for e in entries]), unit, cand))
+        if not found:
+            return None
+        if len(found) == 1:
+            id_of, excluded, words, sketches, unit, cand = found[0]
+        else:
+            sizes = np.array([len(f[2]) for f in found])
+            starts = np.concatenate(([0], np.cumsum(sizes)[:-1]))
+            excluded = np.concatenate([f[1] for f in found])
+            words = np.concatenate([f[2] for f in found])
+            sketches = np.concatenate([f[3] for f in found])
+            unit = np.concatenate([f[4] for f in found])
+            cand = np.concatenate([f[5] + start for f, start in zip(found, starts)])
 
-    def _pick(self, best, q: Entry, id_of, excluded, words, sketches, unit, cand) -> Match | None:
-        """The better of ``best`` and the best copy among these candidates (``excluded``: a mask)."""
+            def id_of(i, found=found, starts=starts):
+                at = int(np.searchsorted(starts, i, "right")) - 1
+                return found[at][0](i - int(starts[at]))
         s, k, j = scores(q.words, q.unit_words, unit, cand, words, q.sketch, sketches, self.p)
         if excluded.any():  # a new version of an article is never a copy of itself
             s, k, j = np.where(excluded, 0.0, s), np.where(excluded, 0, k), np.where(excluded, -1.0, j)
         got = decide(s, k, j, self.p)
-        if got is not None and (best is None or got[1] > best.similarity):
-            return Match(id_of(got[0]), got[1])
-        return best
+        return Match(id_of(got[0]), got[1]) if got is not None else None
 
     def lookup(self, sig: Signature, exclude: str | None = None) -> Match | None:
         """The most similar indexed article that is a copy of ``sig`` (never ``exclude``)."""
