@@ -54,6 +54,7 @@ class Resolver:
         self.p = params
         self.meta = meta  # article id -> what a late copy's duplicates row needs (the stage's)
         self.signatures: dict[tuple[str, str], object] = {}  # computed in the crawl, until decided
+        self._deciding: _Segment | None = None  # the segment being decided (begin() .. kept())
         self._mutex = threading.Lock()
 
     def remember(self, article_id: str, content_hash: str, sig) -> None:
@@ -67,17 +68,20 @@ class Resolver:
 
     def begin(self) -> "_Segment":
         self.index.refresh()  # what other runs published: decided against too
-        return _Segment(self)
+        self._deciding = _Segment(self)
+        return self._deciding
 
     def kept(self, rows: list[dict], copies=()) -> None:
         """A segment is published: its kept ``rows`` join the index; ``copies`` are done with."""
         with self._mutex:
             for row in copies:
                 self.signatures.pop((row["article_id"], row["content_hash"]), None)
+        # the signatures the segment's decision computed or took over (begin()): not computed twice
+        deciding, self._deciding = self._deciding, None
         for row in rows:
             if (row.get("version") or 1) > 1:
                 continue
-            sig = self.signature_of(row)
+            sig = (deciding.signature_known(row) if deciding is not None else None) or self.signature_of(row)
             if sig.shingles >= self.p.min_shingles:
                 self.index.add(row["article_id"], sig)
                 if self.meta is not None:
@@ -102,13 +106,21 @@ class _Segment:
     def __init__(self, resolver: Resolver):
         self.r = resolver
         self.local = NearDupIndex(None, resolver.p)  # this segment's kept rows
-        self.sigs: dict[int, object] = {}
+        self.sigs: dict[int, tuple] = {}  # id(row) -> (article id, content hash, signature)
 
     def _sig(self, row):
-        key = id(row)
-        if key not in self.sigs:
-            self.sigs[key] = self.r.signature_of(row)
-        return self.sigs[key]
+        known = self.signature_known(row)
+        if known is None:
+            known = self.r.signature_of(row)
+            self.sigs[id(row)] = (row["article_id"], row["content_hash"], known)
+        return known
+
+    def signature_known(self, row):
+        """The signature of ``row`` this segment's decision used, or None (a row it did not see)."""
+        got = self.sigs.get(id(row))
+        if got is None or got[0] != row["article_id"] or got[1] != row["content_hash"]:
+            return None
+        return got[2]
 
     def match(self, row):
         sig = self._sig(row)

@@ -429,6 +429,31 @@ def test_copies_of_one_run_are_decided_at_publish_and_the_first_published_is_kep
     assert reindex(archive) == {"indexed_before": 1, "added": 0, "too_short": 0, "segments": 1}
 
 
+def test_each_article_signature_is_computed_once_from_crawl_to_index(tmp_path, monkeypatch):
+    """The stage's signature serves the segment's decision and the index: a kept article's is
+    not computed again when it joins the index (it was, once per kept article, at every publish)."""
+    import pipelines.neardup as stage_module
+    from crawler.session import release
+
+    computed = []
+    real = stage_module.signature
+    monkeypatch.setattr(stage_module, "signature", lambda body, p=P: computed.append(body) or real(body, p))
+    crawler, session, stage = _stage(tmp_path, RUN_ID="20261101T080000Z-cccccc")
+    run = session.run_id
+    original = _item("aaaaaaaaaaaaaaaa", BODY, "portal", run, 1)
+    copy = _item("bbbbbbbbbbbbbbbb", syndicated(), "newspaper", run, 2)
+    for item, day in ((original, 30), (copy, 31)):
+        item["content_hash"] = item["article_id"]  # as dedupe's identify step sets it (_accept's rows)
+        assert asyncio.run(stage.process_item(item)) is item
+        _accept(session, item, datetime(2026, 10, day, 1, tzinfo=timezone.utc))
+    stage.close_spider()
+    release(session)
+    archive = open_archive(str(tmp_path / "archive"))
+    assert [r["article_id"] for r in archive.read_table("articles").to_pylist()] == ["aaaaaaaaaaaaaaaa"]
+    assert len(archive.read_table("duplicates").to_pylist()) == 1
+    assert len(computed) == 2, len(computed)  # one per article crawled
+
+
 def test_a_failed_index_publish_is_retried_later_not_at_every_item(tmp_path, monkeypatch):
     from crawler.session import release
 
