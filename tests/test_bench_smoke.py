@@ -38,6 +38,9 @@ def test_bench_harness_runs_on_200_articles(tmp_path, monkeypatch):
     assert full["articles_archived"] >= 195
     assert full["archive_article_rows"] == full["articles_archived"]
     assert full["archive_articles_bytes"] > 0
+    # memory over the crawl's processes: shared pages counted once (PSS) is at most the RSS sum
+    assert 0 < full["peak_pss_mb"] <= full["peak_rss_mb"]
+    assert 0 < full["peak_rss_mb_one_process"] <= full["peak_rss_mb"]
 
     pages = micro.sample_pages(site.folder, 12)
     measured = {kind: micro.run(kind, [dict(p) for p in pages])

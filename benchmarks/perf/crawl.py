@@ -4,7 +4,8 @@ The command is the one operators run (by default one crawl process per core, one
 source, one archive run); only the settings below change. Measured from outside the process, so nothing in the crawl is
 instrumented: wall time (spawn to exit), CPU time (``wait4`` rusage of the child, its parts
 included), resident memory of the child and its parts every half second (``/proc``; the peak is
-the larger of the highest sum and the biggest single process), the server's CPU, and the CPU other
+the larger of the highest sum and the biggest single process; beside it the PSS sum, which counts the
+libraries the parts share once), the server's CPU, and the CPU other
 processes used meanwhile (this machine is shared: a busy neighbour slows every figure here).
 The counts come from the run report rows the crawl itself writes (``<archive>/runs``).
 """
@@ -58,8 +59,21 @@ def _rss_kb(pid: int) -> int:
     return 0
 
 
-def _tree_rss_kb(pid: int) -> int:
-    """Resident memory of ``pid`` and every process under it (``crawlall --processes N``: the parts)."""
+def _pss_kb(pid: int) -> int:
+    """Proportional set size (``/proc/<pid>/smaps_rollup``): resident memory, pages shared with
+    other processes (the libraries every part maps) counted by share."""
+    try:
+        for line in Path(f"/proc/{pid}/smaps_rollup").read_text().splitlines():
+            if line.startswith("Pss:"):
+                return int(line.split()[1])
+    except (FileNotFoundError, ProcessLookupError, PermissionError):
+        pass
+    return 0
+
+
+def _tree_kb(pid: int) -> tuple[int, int]:
+    """``(RSS, PSS)`` summed over ``pid`` and every process under it (``crawlall --processes N``:
+    the parent and its parts). The RSS sum counts a shared page once per process; PSS does not."""
     children: dict[int, list[int]] = {}
     for stat in Path("/proc").glob("[0-9]*/stat"):
         try:
@@ -67,12 +81,14 @@ def _tree_rss_kb(pid: int) -> int:
         except (OSError, ValueError, IndexError):
             continue
         children.setdefault(ppid, []).append(int(stat.parent.name))
-    total, todo = 0, [pid]
+    rss = pss = 0
+    todo = [pid]
     while todo:
         p = todo.pop()
-        total += _rss_kb(p)
+        rss += _rss_kb(p)
+        pss += _pss_kb(p)
         todo += children.get(p, [])
-    return total
+    return rss, pss
 
 
 def system_busy_seconds() -> float:
@@ -124,21 +140,24 @@ def crawl(name: str, base_url: str, workdir: Path, fetch_only: bool = False, ser
     t0 = time.monotonic()
     with open(out_path, "wb") as out:
         proc = subprocess.Popen(cmd, cwd=str(REPO), env=env, stdout=out, stderr=subprocess.STDOUT)
-    timeline: list[tuple[float, int]] = []
+    timeline: list[tuple[float, int]] = []  # (s, RSS summed over the processes)
+    pss_timeline: list[tuple[float, int]] = []  # (s, PSS summed over the processes)
     done = threading.Event()
 
     def sample():
         while not done.wait(0.5):
-            kb = _tree_rss_kb(proc.pid)
-            if kb:
-                timeline.append((round(time.monotonic() - t0, 1), kb))
+            rss, pss = _tree_kb(proc.pid)
+            if rss:
+                at = round(time.monotonic() - t0, 1)
+                timeline.append((at, rss))
+                pss_timeline.append((at, pss))
 
     sampler = threading.Thread(target=sample, daemon=True)
     sampler.start()
     spy = None
     if profile is not None:
         spy = subprocess.Popen([str(Path(sys.executable).with_name("py-spy")), "record", "--pid", str(proc.pid),
-                                "--rate", "100", "--idle", "--nonblocking", "--format", "raw", "-o", str(profile)],
+                                "--subprocesses", "--rate", "100", "--idle", "--nonblocking", "--format", "raw", "-o", str(profile)],
                                stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     try:
         _, status, usage = os.wait4(proc.pid, 0)
@@ -176,6 +195,7 @@ def crawl(name: str, base_url: str, workdir: Path, fetch_only: bool = False, ser
         # the largest of: the biggest single process (wait4), the sampled sum over its processes
         "peak_rss_mb": round(max(usage.ru_maxrss, max((kb for _, kb in timeline), default=0)) / 1024, 1),
         "peak_rss_mb_one_process": round(usage.ru_maxrss / 1024, 1),
+        "peak_pss_mb": round(max((kb for _, kb in pss_timeline), default=0) / 1024, 1),
         "requests": requests,
         "article_pages": pages,
         "articles_archived": archived,
@@ -189,6 +209,7 @@ def crawl(name: str, base_url: str, workdir: Path, fetch_only: bool = False, ser
         "server_cpu_s": round(server_cpu, 2),
         "other_processes_cores_busy": round(max(0.0, busy - cpu - server_cpu) / wall, 2) if wall else None,
         "rss_timeline_kb": timeline[:: max(1, len(timeline) // 120)],
+        "pss_timeline_kb": pss_timeline[:: max(1, len(pss_timeline) // 120)],
         "statuses": {r["source"]: r.get("status") for r in rows},
         "output": str(out_path),
     }
@@ -196,7 +217,8 @@ def crawl(name: str, base_url: str, workdir: Path, fetch_only: bool = False, ser
         log(f"crawl {name} exited {code}; see {out_path}")
         result["tail"] = out_path.read_text(errors="replace")[-3000:]
     log(f"crawl {name}: {pages:,} article pages in {wall:.1f} s ({result['pages_per_s']} /s), "
-        f"CPU {result['cpu_ms_per_page']} ms/page, peak RSS {result['peak_rss_mb']} MB")
+        f"CPU {result['cpu_ms_per_page']} ms/page, peak RSS {result['peak_rss_mb']} MB "
+        f"(PSS {result['peak_pss_mb']} MB, biggest process {result['peak_rss_mb_one_process']} MB)")
     return result
 
 

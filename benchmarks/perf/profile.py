@@ -1,7 +1,7 @@
 """Summary of a py-spy profile (``--format raw --idle``) of a crawl: where the reactor thread's time goes.
 
-Only the main thread (the Twisted reactor: downloads, spider callbacks, every item pipeline) is
-counted; Scrapy's DNS/thread-pool workers and the crawl-lock renewer sleep in other threads.
+Only the main thread of each crawling process (the Twisted reactor: downloads, spider callbacks,
+every item pipeline) is counted, summed over the parts of a ``--processes`` crawl; Scrapy's DNS/thread-pool workers and the crawl-lock renewer sleep in other threads.
 Samples are wall-clock (``--idle``), so waiting shows: an fsync is time the reactor stood still.
 
     python -m benchmarks.perf.profile PROFILE.txt      # prints the summary
@@ -15,6 +15,7 @@ from pathlib import Path
 
 # (bucket, any of these substrings in a frame), first match from the leaf's side wins
 BUCKETS = (
+    ("a part's crawl over, waiting for its turn to publish", ("wait_turn (",)),
     ("journal append (fsync per accepted row)", ("Journal.append",)),
     ("archive publish (Parquet write at flush/commit)", ("Run.flush", "Run.commit", "write_file", "to_table")),
     ("step 0 decode", ("DecodePipeline",)),
@@ -33,11 +34,17 @@ OTHER = "Scrapy/Twisted: download, middlewares, scheduling"
 
 
 def read(path: Path) -> list[tuple[list[str], int]]:
+    """``(frames, samples)`` of every crawling process's stacks. Recorded with ``--subprocesses``
+    (``crawlall --processes N``), a stack starts with one ``process <pid>:"<cmd>"`` frame per
+    process level: they are dropped, and so is the parent of the parts waiting for them
+    (``run_parts``), which crawls nothing."""
     out = []
     for line in path.read_text(errors="replace").splitlines():
         stack, _, n = line.rpartition(" ")
         if stack and n.isdigit():
-            out.append((stack.split(";"), int(n)))
+            frames = [f for f in stack.split(";") if not f.startswith("process ")]
+            if not any(f.startswith("run_parts (") for f in frames):
+                out.append((frames, int(n)))
     return out
 
 
@@ -78,7 +85,7 @@ def summarize(path: Path, top: int = 25) -> dict:
 
 
 def render(summary: dict) -> str:
-    lines = [f"main-thread samples: {summary['samples_main_thread']} (wall clock, 100 Hz)", "",
+    lines = [f"main-thread samples: {summary['samples_main_thread']} (wall clock, 100 Hz, every crawl process)", "",
              "where the reactor thread's time goes:"]
     lines += [f"  {pct:5.1f}%  {name}" for name, pct in summary["buckets_pct"]]
     lines += ["", "top functions by self time:"]
