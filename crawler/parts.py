@@ -22,8 +22,6 @@ part dies with the parent (``PR_SET_PDEATHSIG``), publishing what it had. Distri
 
 from __future__ import annotations
 
-import ctypes
-import ctypes.util
 import json
 import logging
 import os
@@ -32,12 +30,12 @@ import signal
 import subprocess
 import sys
 import tempfile
-import time
 from pathlib import Path
+
+from crawler.partfiles import PART_ROWS
 
 logger = logging.getLogger(__name__)
 
-PART_ROWS = "rows-{part}.json"
 _NOT_PASSED = ("RUN_ID", "RUN_JOB", "RUN_PART_DIR")  # each part gets its own
 
 
@@ -63,43 +61,6 @@ def spread(names: list[str], n: int) -> list[list[str]]:
 
 def part_ids(run_id: str, n: int) -> list[str]:
     return [f"{run_id}.p{k + 1}" for k in range(n)]
-
-
-# ---------------------------------------------------------------------- the part's side
-
-
-def wait_turn(folder: str | os.PathLike, part_id: str, poll: float = 0.1) -> None:
-    """Block until the parent lets part ``part_id`` publish its copy decisions (``go-<part>``
-    exists), or the parent is gone (then publish now: nothing is waited for any more)."""
-    folder = Path(folder)
-    parent = os.getppid()
-    waited = False
-    while not (folder / f"go-{part_id}").exists():
-        if os.getppid() != parent or not folder.is_dir():
-            return
-        if not waited:
-            logger.info("part %s: crawl over, waiting for the earlier parts to publish", part_id)
-            waited = True
-        time.sleep(poll)
-
-
-def write_part_rows(folder: str | os.PathLike, part_id: str, rows: list[dict], code: int) -> None:
-    """The part's report rows and exit code, for the parent (written last, atomically)."""
-    from storage.rows import dumps
-
-    path = Path(folder) / PART_ROWS.format(part=part_id)
-    tmp = path.with_suffix(".tmp")
-    tmp.write_text(dumps({"rows": rows, "code": code}))
-    os.replace(tmp, path)
-
-
-def die_with_parent() -> None:
-    """Called first by a part (Linux): SIGTERM when the parent dies, so the part stops as a crawl
-    does on SIGTERM, publishing what it has."""
-    try:
-        ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6").prctl(1, signal.SIGTERM)  # PR_SET_PDEATHSIG
-    except (OSError, AttributeError):
-        pass
 
 
 # ---------------------------------------------------------------------- the parent's side
@@ -131,7 +92,6 @@ def run_parts(settings, names: list[str], spider_args: dict, processes: int) -> 
         EXIT_ARCHIVE,
         EXIT_OK,
         EXIT_SOURCE,
-        EXIT_USAGE,
         _not_started,
         error,
         preflight,

@@ -321,7 +321,7 @@ class ArchiveSession:
         then build and journal the spiders' run report rows with those decisions."""
         demotions: list = []
         if self.run is not None and self.part_dir is not None:
-            from crawler.parts import wait_turn
+            from crawler.partfiles import wait_turn
 
             wait_turn(self.part_dir, self.run_id)  # the earlier parts of the run publish first
         if self.run is not None:

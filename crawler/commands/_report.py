@@ -250,7 +250,7 @@ def run_crawl(settings, names: list[str], spider_args: dict | None, title: str, 
             if lock.lost:
                 error("the crawl lock was taken over during the run (see the log)")
         if part is not None:
-            from crawler.parts import write_part_rows
+            from crawler.partfiles import write_part_rows
 
             write_part_rows(part["dir"], run_id, rows, code)
             if runlog is not None:

@@ -103,7 +103,7 @@ class Command(BaseRunSpiderCommand):
             self.exitcode = EXIT_USAGE
             return
         if opts.part:
-            from crawler.parts import die_with_parent
+            from crawler.partfiles import die_with_parent
 
             die_with_parent()
             part = {"run_id": opts.part, "dir": opts.part_dir, "log": opts.part_log}
