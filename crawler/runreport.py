@@ -33,7 +33,7 @@ import sys
 from datetime import datetime
 from pathlib import Path
 
-from crawler.runkind import STATUS_OK
+from crawler.runkind import STATUS_OK, crawl_kind
 from pipelines.dropped import is_duplicate
 from storage import clock
 

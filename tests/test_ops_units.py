@@ -307,6 +307,34 @@ def test_status_rules():
     assert evaluate(row(completeness_date=1 / 3), "finished", few, {}, 10)[0] == "ok"  # too few to judge
 
 
+def test_a_run_whose_archive_could_not_be_read_for_its_daily_count_says_so(tmp_path):
+    """The drift rule's daily count reads the archive; when that read fails (the session's
+    daily_counts answers None) the row is still built, ok, and its notes say the count was not judged."""
+    from collections import Counter
+    from types import SimpleNamespace
+
+    from crawler.runreport import build_row
+
+    started = datetime(2026, 11, 20, 1, 0, tzinfo=timezone.utc)
+    earlier = [{"run_id": f"r{i}", "status": "ok", "articles_archived": 20, "completeness_title": 1.0,
+                "completeness_body": 1.0, "completeness_date": 1.0, "completeness_authors": 1.0,
+                "started_at": started - timedelta(days=i), "finished_at": started - timedelta(days=i),
+                "notes": ""} for i in range(1, 8)]
+    unread = []
+    session = SimpleNamespace(run_id="r0", recent_runs=lambda name: earlier,
+                              daily_counts=lambda *a: unread.append(a) or None)
+    source = Source(name="demo_x", region="national", domains=("a.vn",), feeds=("https://a.vn/rss",))
+    spider = SimpleNamespace(
+        name="demo_x", session=session, started_at=started, outcomes=Counter(archived=20),
+        found=set(range(20)), completeness=Counter(archived=20, title=20, body=20, date=20, authors=20),
+        crawler=get_crawler(settings_dict={}), events=Counter(), discovery=Counter(requested=1, ok=1),
+        dry_run=False, explicit_urls=[], since=None, until=None, tz=None, source=source, requested_articles=20)
+    row = build_row(spider, "finished", {"downloader/request_count": 21}, now=started + timedelta(minutes=5))
+    assert unread, "the daily count was not asked for"
+    assert row["status"] == "ok" and row["articles_archived"] == 20
+    assert row["notes"].endswith("daily count not judged: archive unreadable"), row["notes"]
+
+
 def test_what_a_later_run_may_conclude_from_a_runs_row():
     """A sitemap older than the last complete run is skipped, and a listing walk stops at known
     articles only after a complete run: a run that could not read a feed, sitemap or listing page

@@ -8,7 +8,6 @@ import os
 import resource
 import subprocess
 import sys
-import threading
 from datetime import datetime, timedelta
 from pathlib import Path
 
