@@ -4,10 +4,11 @@ one `scrapy crawlall` must fetch from it no faster than its download delay allow
 from __future__ import annotations
 
 import time
+from pathlib import Path
 
 import pytest
 
-from crawler.middlewares.pacing import LocalPace
+from crawler.middlewares.pacing import FilePace, LocalPace
 from tests._ops import DEMO, FAST, request_rate, rows, scrapy
 
 pytestmark = pytest.mark.xdist_group("pacing")
@@ -25,6 +26,26 @@ def test_a_pace_spaces_reservations_and_a_pause_holds_them_all():
     later.reserve("c.example", 0.2)
     time.sleep(0.25)
     assert later.reserve("c.example", 0.2) == 0.0  # a free site does not wait
+
+
+def test_a_file_pace_is_one_pace_for_every_process_of_the_machine(tmp_path):
+    """The parts of a `crawlall --processes` run: reservations from another process (a child
+    Python here, its own flock) take their turns on the same site's pace."""
+    import subprocess
+    import sys
+
+    here = FilePace(tmp_path / "pace")
+    assert here.reserve("a.example", 5.0) == 0.0
+    child = subprocess.run(
+        [sys.executable, "-c", "import sys; from crawler.middlewares.pacing import FilePace; "
+         "p = FilePace(sys.argv[1]); print(p.reserve('a.example', 5.0), p.reserve('b.example', 5.0)); "
+         "p.pause('c.example', 30)", str(tmp_path / "pace")],
+        capture_output=True, text=True, check=True, cwd=Path(__file__).resolve().parent.parent)
+    waited, other = (float(x) for x in child.stdout.split())
+    assert 0.0 < waited <= 5.0 and other == 0.0, child.stdout  # its turn came 5 s after ours
+    assert 5.0 < here.reserve("a.example", 5.0) <= waited + 5.0  # and our next 5 s after its
+    assert 29.0 < here.reserve("c.example", 0.5) <= 30.0  # its Retry-After pause holds here
+    here.close()
 
 
 def test_a_retry_after_answer_pauses_the_site_for_every_crawler():
@@ -50,8 +71,9 @@ def test_a_retry_after_answer_pauses_the_site_for_every_crawler():
 
 def test_sources_on_one_host_share_its_pace(demo_server, tmp_path):
     """0.1 s delay, one request at a time per crawler: about 10 requests a second for the host
-    in all; with SHARED_PACING=0 each of the three crawlers fetches at that rate."""
-    polite = [*FAST, "-s", "DOWNLOAD_DELAY=0.1", "-s", "RANDOMIZE_DOWNLOAD_DELAY=0",
+    in all, also when each source is crawled by its own process (--processes 3); with
+    SHARED_PACING=0 each of the three crawlers fetches at that rate."""
+    polite = [*FAST, "--processes", "3", "-s", "DOWNLOAD_DELAY=0.1", "-s", "RANDOMIZE_DOWNLOAD_DELAY=0",
               "-s", "CONCURRENT_REQUESTS_PER_DOMAIN=1"]
     seen = {}
     for shared in (1, 0):

@@ -15,7 +15,9 @@ the request reaches the downloader:
 - a 429 or 503 with ``Retry-After`` (at most ``RETRY_AFTER_MAX``) pushes the site's next free time
   that far, so every crawler waits, not only the one that was told.
 
-Here the paces live in this process (:class:`LocalPace`); in distributed mode they live in Redis,
+Here the paces live in this process (:class:`LocalPace`); the parts of a ``crawlall --processes``
+run share them through small locked files in the run's part folder (:class:`FilePace`), so that a
+run in N processes paces a site as one process does; in distributed mode they live in Redis,
 shared by every worker (``crawler/distributed/pacing.py``). ``SHARED_PACING = False`` leaves each
 crawler to its own slots, as plain Scrapy does. It sits after the retry middleware's wait (550),
 so a request waiting for its retry time does not hold a reservation.
@@ -23,8 +25,14 @@ so a request waiting for its retry time does not hold a reservation.
 
 from __future__ import annotations
 
+import fcntl
+import hashlib
+import logging
+import os
+import struct
 import threading
 import time
+from pathlib import Path
 
 from scrapy.exceptions import NotConfigured
 from scrapy.utils.asyncio import sleep
@@ -60,6 +68,88 @@ class LocalPace:
 PROCESS_PACE = LocalPace()
 
 
+class FilePace:
+    """The next free time of each site, shared by the processes of one machine: one 8-byte file per
+    site in ``folder``, read and moved under an exclusive ``flock``. The times are
+    ``time.monotonic()``, one clock for every process of the machine (CLOCK_MONOTONIC on Linux).
+    If the folder goes (the run's parent is gone), the pace falls back to this process's."""
+
+    _STAMP = struct.Struct("<d")
+
+    def __init__(self, folder: str | os.PathLike):
+        self.folder = Path(folder)
+        self.folder.mkdir(parents=True, exist_ok=True)
+        self._fds: dict[str, int] = {}
+        self._lock = threading.Lock()  # flock excludes other processes, not this one's threads
+
+    def _fd(self, site: str) -> int:
+        fd = self._fds.get(site)
+        if fd is None:
+            name = hashlib.blake2b(site.encode(), digest_size=12).hexdigest()
+            fd = self._fds[site] = os.open(self.folder / name, os.O_RDWR | os.O_CREAT, 0o600)
+        return fd
+
+    def _move(self, site: str, step) -> float:
+        with self._lock:
+            try:
+                fd = self._fd(site)
+                fcntl.flock(fd, fcntl.LOCK_EX)
+            except OSError as exc:
+                logging.getLogger(__name__).warning("shared pace of %s unavailable (%s): pacing in this "
+                                                    "process only", site, exc)
+                return step(PROCESS_PACE, None)
+            try:
+                raw = os.pread(fd, 8, 0)
+                free = self._STAMP.unpack(raw)[0] if len(raw) == 8 else 0.0
+                result, free = step(None, free)
+                os.pwrite(fd, self._STAMP.pack(free), 0)
+                return result
+            finally:
+                fcntl.flock(fd, fcntl.LOCK_UN)
+
+    def reserve(self, site: str, delay: float) -> float | None:
+        def step(local, free):
+            if local is not None:
+                return local.reserve(site, delay)
+            now = time.monotonic()
+            at = max(now, free)
+            return at - now, at + delay
+
+        return self._move(site, step)
+
+    def pause(self, site: str, seconds: float) -> bool:
+        def step(local, free):
+            if local is not None:
+                return local.pause(site, seconds)
+            return True, max(free, time.monotonic() + seconds)
+
+        return self._move(site, step)
+
+    def close(self) -> None:
+        with self._lock:
+            for fd in self._fds.values():
+                os.close(fd)
+            self._fds.clear()
+
+
+_FILE_PACES: dict[str, FilePace] = {}
+
+
+def run_pace(part_dir: str | None):
+    """The pace for the crawlers of this process: the run's shared one when it is a part."""
+    if not part_dir:
+        return PROCESS_PACE
+    folder = str(Path(part_dir) / "pace")
+    if folder not in _FILE_PACES:
+        try:
+            _FILE_PACES[folder] = FilePace(folder)
+        except OSError as exc:  # the run's folder is gone: its parent is
+            logging.getLogger(__name__).warning("no shared pace in %s (%s): pacing in this process only",
+                                                folder, exc)
+            return PROCESS_PACE
+    return _FILE_PACES[folder]
+
+
 class SitePacingMiddleware:
     def __init__(self, crawler, pace):
         self.crawler = crawler
@@ -75,7 +165,7 @@ class SitePacingMiddleware:
 
     @classmethod
     def make_pace(cls, crawler):
-        return PROCESS_PACE
+        return run_pace(crawler.settings.get("RUN_PART_DIR"))
 
     def _delay(self, request) -> float:
         downloader = self.crawler.engine.downloader
