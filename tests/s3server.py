@@ -11,35 +11,17 @@ import json
 import os
 import secrets
 import shutil
-import socket
 import subprocess
 import sys
 import time
 from pathlib import Path
 
-from tests.processes import die_with_parent, stop_process
+from tests.processes import die_with_parent, free_ports, stop_process
 
 
 def weed_binary() -> str | None:
     here = Path(sys.executable).parent / "weed"
     return str(here) if here.exists() else shutil.which("weed")
-
-
-def _free_ports(n: int) -> list[int]:
-    socks, ports = [], []
-    try:
-        while len(ports) < n:
-            s = socket.socket()
-            s.bind(("127.0.0.1", 0))
-            port = s.getsockname()[1]
-            socks.append(s)
-            # weed derives nothing from these, but keep clear of the +10000 gRPC convention
-            if port < 55000 and port not in ports:
-                ports.append(port)
-    finally:
-        for s in socks:
-            s.close()
-    return ports
 
 
 class SeaweedS3:
@@ -54,10 +36,14 @@ class SeaweedS3:
             "name": "tester",
             "credentials": [{"accessKey": self.access_key, "secretKey": self.secret_key}],
             "actions": ["Admin", "Read", "Write", "List", "Tagging"]}]}))
-        (self.master, self.master_grpc, self.volume, self.volume_grpc, self.filer, self.filer_grpc,
-         self.s3, self.s3_grpc) = _free_ports(8)
+        self._pick_ports()
+        self.started = False  # once up, a restart (outage tests) keeps its ports and data
         self.proc: subprocess.Popen | None = None
         self.log = self.workdir / "weed.log"
+
+    def _pick_ports(self) -> None:
+        (self.master, self.master_grpc, self.volume, self.volume_grpc, self.filer, self.filer_grpc,
+         self.s3, self.s3_grpc) = free_ports(8)
 
     @property
     def endpoint(self) -> str:
@@ -78,6 +64,21 @@ class SeaweedS3:
                                                           retries={"max_attempts": 1}))
 
     def start(self, timeout: float = 60.0) -> "SeaweedS3":
+        """Start and wait until a bucket can be written. A first start whose port another process
+        took in the meantime ("address already in use") is tried again on new ports (3 times)."""
+        for attempt in range(3):
+            try:
+                return self._start(timeout)
+            except RuntimeError as exc:
+                if self.started or "address already in use" not in str(exc) or attempt == 2:
+                    raise
+                self.stop()
+                shutil.rmtree(self.data, ignore_errors=True)
+                self.data.mkdir(parents=True)
+                self._pick_ports()
+        raise AssertionError("unreachable")
+
+    def _start(self, timeout: float) -> "SeaweedS3":
         cmd = [weed_binary(), "server", "-ip=127.0.0.1", "-ip.bind=127.0.0.1", f"-dir={self.data}",
                f"-master.port={self.master}", f"-master.port.grpc={self.master_grpc}",
                "-master.volumeSizeLimitMB=64", "-master.telemetry=false", "-master.electionTimeout=1s",
@@ -103,6 +104,7 @@ class SeaweedS3:
                     pass
                 client.put_object(Bucket=self.bucket, Key="_ready", Body=b"1")
                 client.delete_object(Bucket=self.bucket, Key="_ready")
+                self.started = True
                 return self
             except Exception:  # noqa: BLE001 - not up yet
                 if time.monotonic() > deadline:

@@ -14,7 +14,6 @@ from __future__ import annotations
 import os
 import shutil
 import signal
-import socket
 import subprocess
 import time
 from collections import Counter
@@ -25,7 +24,7 @@ import pytest
 
 from crawler.demo.world import build_world
 from tests._ops import ROOT, SCRAPY, accounted, request_rate
-from tests.processes import die_with_parent, stop_process
+from tests.processes import die_with_parent, free_ports, stop_process
 
 DEMO = "demo_*"
 FAST = ["-s", "AUTOTHROTTLE_ENABLED=0", "-s", "DOWNLOAD_DELAY=0", "-s", "RETRY_BACKOFF_BASE=0.2",
@@ -43,19 +42,13 @@ def redis_binary() -> str | None:
         (p for p in ("/usr/bin/redis-server", "/usr/sbin/redis-server") if os.path.exists(p)), None)
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 class RedisServer:
     """``redis-server`` on 127.0.0.1, data in ``workdir``, stopped by its process id."""
 
     def __init__(self, workdir: Path, persist: bool = False):
         self.workdir = Path(workdir)
         self.workdir.mkdir(parents=True, exist_ok=True)
-        self.port = _free_port()
+        self.port = free_ports(1)[0]
         self.persist = persist
         self.proc: subprocess.Popen | None = None
 
