@@ -54,6 +54,12 @@ REDIS_URL = os.environ.get("REDIS_URL", "")
 # Decode, extract, clean, dates, validate, window and dedupe's ids run as one entry (one task per
 # item: pipelines/page.py); each is also an item pipeline of its own (pipelines.decode.DecodePipeline
 # ... pipelines.window.WindowPipeline), for a project that wants to put a step of its own between them.
+# Items of one response processed at once. Scrapy starts this many asyncio tasks for every
+# response's output (CONCURRENT_ITEMS is per response), and each callback here yields at most one
+# item: the default of 100 cost ~100 task starts a page for nothing. Requests a callback yields
+# are scheduled without waiting, so one at a time loses nothing.
+CONCURRENT_ITEMS = 1
+
 ITEM_PIPELINES = {
     "pipelines.page.PagePipeline": 100,
     "pipelines.dedupe.DedupePipeline": 600,
