@@ -53,18 +53,25 @@ class Resolver:
         self.index = index
         self.p = params
         self.meta = meta  # article id -> what a late copy's duplicates row needs (the stage's)
-        self.signatures: dict[tuple[str, str], object] = {}  # computed in the crawl, until decided
+        # (signature, index generation of its lookup) computed in the crawl, until decided
+        self.signatures: dict[tuple[str, str], tuple] = {}
         self._deciding: _Segment | None = None  # the segment being decided (begin() .. kept())
         self._mutex = threading.Lock()
 
-    def remember(self, article_id: str, content_hash: str, sig) -> None:
+    def remember(self, article_id: str, content_hash: str, sig, generation: int | None = None) -> None:
+        """The crawl's signature of an article, and the index generation at which its lookup
+        found no copy (None: not looked up)."""
         with self._mutex:
-            self.signatures[(article_id, content_hash)] = sig
+            self.signatures[(article_id, content_hash)] = (sig, generation)
 
     def signature_of(self, row: dict):
+        return self._take(row)[0]
+
+    def _take(self, row: dict) -> tuple:
+        """``(signature, generation)`` of ``row``: the crawl's, else computed (generation None)."""
         with self._mutex:
-            sig = self.signatures.pop((row["article_id"], row["content_hash"]), None)
-        return sig if sig is not None else signature(row.get("body"), self.p)
+            got = self.signatures.pop((row["article_id"], row["content_hash"]), None)
+        return got if got is not None else (signature(row.get("body"), self.p), None)
 
     def begin(self) -> "_Segment":
         self.index.refresh()  # what other runs published: decided against too
@@ -106,14 +113,13 @@ class _Segment:
     def __init__(self, resolver: Resolver):
         self.r = resolver
         self.local = NearDupIndex(None, resolver.p)  # this segment's kept rows
-        self.sigs: dict[int, tuple] = {}  # id(row) -> (article id, content hash, signature)
+        self.sigs: dict[int, tuple] = {}  # id(row) -> (article id, content hash, signature, generation)
 
     def _sig(self, row):
-        known = self.signature_known(row)
-        if known is None:
-            known = self.r.signature_of(row)
-            self.sigs[id(row)] = (row["article_id"], row["content_hash"], known)
-        return known
+        got = self.sigs.get(id(row))
+        if got is None or got[0] != row["article_id"] or got[1] != row["content_hash"]:
+            got = self.sigs[id(row)] = (row["article_id"], row["content_hash"], *self.r._take(row))
+        return got[2], got[3]
 
     def signature_known(self, row):
         """The signature of ``row`` this segment's decision used, or None (a row it did not see)."""
@@ -123,18 +129,20 @@ class _Segment:
         return got[2]
 
     def match(self, row):
-        sig = self._sig(row)
+        sig, generation = self._sig(row)
         if sig.shingles < self.r.p.min_shingles:
             return None
-        found = [m for m in (self.r.index.lookup(sig, exclude=row["article_id"]),
-                             self.local.lookup(sig, exclude=row["article_id"])) if m is not None]
+        aid, index = row["article_id"], self.r.index
+        # the crawl's lookup found no copy among the articles indexed then: only newer ones can be
+        archived = index.lookup(sig, aid) if generation is None else index.lookup_since(sig, aid, generation)
+        found = [m for m in (archived, self.local.lookup(sig, exclude=aid)) if m is not None]
         if not found:
             return None
         best = max(found, key=lambda m: m.similarity)
         return best.article_id, best.similarity
 
     def keep(self, row) -> None:
-        sig = self._sig(row)
+        sig, _ = self._sig(row)
         if sig.shingles >= self.r.p.min_shingles:
             self.local.add(row["article_id"], sig)
 
@@ -266,6 +274,7 @@ class NearDupPipeline:
             new = index.refresh()
             if new:
                 stats.inc_value("neardup/segments_read", len(new))
+        generation = index.generation  # read first: what joins during the lookup is looked at again
         match = index.lookup(sig, exclude=item["article_id"])
         stats.inc_value("neardup/checked")
         if match is not None:
@@ -278,7 +287,7 @@ class NearDupPipeline:
             raise Dropped("duplicate_near", f"duplicate (near, {match.similarity:.2f}) of {match.article_id}: "
                           f"{item['url']}", kept=match.article_id, similarity=match.similarity)
         if shared.resolver is not None:  # decided with the run's other articles when published
-            shared.resolver.remember(item["article_id"], item.get("content_hash", ""), sig)
+            shared.resolver.remember(item["article_id"], item.get("content_hash", ""), sig, generation)
         else:  # a dry run: first come, first kept
             index.add(item["article_id"], sig)
         stats.inc_value("neardup/ms", (time.perf_counter() - started) * 1000)

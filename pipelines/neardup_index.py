@@ -291,6 +291,12 @@ class NearDupIndex:
         self.lock_timeout = lock_timeout
         self.owner = owner
         self.segments: dict[str, Segment] = {}
+        # Generations: a counter moved on whenever articles join the index (added, loaded, caught
+        # up). Each segment is stamped with the generation its newest article joined at, and the
+        # pending articles with their last one, so lookup_since(sig, g) searches only what joined
+        # after a lookup at generation g (publish and compaction move articles, they add none).
+        self.generation = 0
+        self._born: dict[str, int] = {}
         self._gone: set[str] = set()  # covered by a compaction we loaded: never load them
         self._mutex = threading.RLock()
         self._seq = 0
@@ -300,6 +306,7 @@ class NearDupIndex:
 
     def _new_delta(self) -> None:
         self.pending = _Pending()  # this run's articles not yet published, in arrival order
+        self._pending_born = -1
 
     # ------------------------------------------------------------------ reading
     def refresh(self) -> list[str]:
@@ -320,7 +327,11 @@ class NearDupIndex:
                 for covered in seg.covers:
                     self._gone.add(covered)
                     self.segments.pop(covered, None)
+                    self._born.pop(covered, None)
+                if not loaded:
+                    self.generation += 1
                 self.segments[key] = seg
+                self._born[key] = self.generation
                 loaded.append(key)
             self.last_refresh = time.monotonic()
             return loaded
@@ -379,12 +390,26 @@ class NearDupIndex:
         with self._mutex:
             return self._best(Entry.of(sig, self.p), list(self.segments), exclude, with_pending=True)
 
+    def lookup_since(self, sig: Signature, exclude: str | None, generation: int) -> Match | None:
+        """As :meth:`lookup`, among the articles that joined after ``generation`` only: for a
+        ``sig`` whose lookup found no copy when :attr:`generation` was that, the answer
+        :meth:`lookup` gives now (each candidate is judged on its own, so no copy among the older
+        articles stays no copy)."""
+        with self._mutex:
+            names = [n for n in self.segments if self._born.get(n, generation + 1) > generation]
+            with_pending = self._pending_born > generation
+            if not names and not with_pending:
+                return None
+            return self._best(Entry.of(sig, self.p), names, exclude, with_pending=with_pending)
+
     # ------------------------------------------------------------------ writing
     def add(self, article_id: str, sig: Signature) -> None:
         with self._mutex:
             if article_id in self.pending:
                 return
             self.pending.add(article_id, Entry.of(sig, self.p))
+            self.generation += 1
+            self._pending_born = self.generation
 
     def publish(self, run_id: str) -> list[tuple[str, Match]]:
         """Publish this run's pending articles as one segment, under the archive lock.
@@ -413,6 +438,7 @@ class NearDupIndex:
                         seg = None if seg is None or seg.name in self._gone else seg
             if seg is not None:
                 self.segments[seg.name] = seg
+                self._born[seg.name] = self._pending_born
             self._seq += 1
             self._new_delta()
             return late
@@ -444,10 +470,13 @@ class NearDupIndex:
         if not self.store.merge([s.name for s in parts], name, merged.to_bytes(self.p),
                                 what=f"neardup segments ({len(merged)} articles)"):
             return
+        born = max(self._born.get(s.name, self.generation) for s in parts)
         for s in parts:
             self.segments.pop(s.name, None)
+            self._born.pop(s.name, None)
             self._gone.add(s.name)
         self.segments[name] = merged
+        self._born[name] = born
 
     def catch_up(self, archive, write: bool = True) -> int:
         """Index the articles of runs that recovery published: a run killed before it published
@@ -490,7 +519,9 @@ class NearDupIndex:
             seg = self._segment_of(name, entries)
             if write:  # create-only: a catch-up redone after a crash publishes nothing twice
                 self.store.put(name, seg.to_bytes(self.p))
+            self.generation += 1
             self.segments[name] = seg
+            self._born[name] = self.generation
             logger.warning("near-duplicate index: %d articles of %s run %s added", len(entries), label, run_id)
         return len(entries)
 

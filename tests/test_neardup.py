@@ -7,6 +7,7 @@ from __future__ import annotations
 import asyncio
 import dataclasses
 import io
+import random
 from datetime import datetime, timezone
 from types import SimpleNamespace
 
@@ -338,6 +339,53 @@ def test_compaction_keeps_every_article_and_removes_covered_segments(tmp_path):
     assert len(reader) == 12
     for i, body in zip(ids, bodies):
         assert reader.lookup(nd.signature(body)).article_id == i
+
+
+def test_a_lookup_since_a_generation_answers_as_a_full_lookup_for_what_found_nothing_then(tmp_path):
+    """A segment's decision looks again only among the articles that joined the index after the
+    crawl's lookup found no copy: through adds, publishes, compactions and another writer's
+    segments, lookup_since(q, g) gives what lookup(q) gives for every q that found nothing at g."""
+    archive = open_archive(str(tmp_path / "a"))
+    params = dataclasses.replace(P, threshold=0.99)
+    words = BODY.replace(",", "").replace(".", "").split()
+    rng = random.Random(7)
+    bodies = ["\n\n".join(" ".join(rng.choice(words) for _ in range(30)) + "." for _ in range(4)) for _ in range(18)]
+    sigs = [nd.signature(b, params) for b in bodies]
+    idx = NearDupIndex(archive.backend, params, max_segments=3)
+    other = NearDupIndex(archive.backend, params)
+    idx.refresh(), other.refresh()
+    found = lambda q: (m.article_id if (m := idx.lookup(sigs[q])) else None)  # noqa: E731
+    snapshots = []
+    for i, sig in enumerate(sigs):
+        snapshots.append((idx.generation, {q: found(q) for q in range(len(sigs))}))
+        if i % 4 == 3:  # another run's segment, seen at the next refresh
+            other.add(f"{i:016x}", sig)
+            other.publish("other")
+        else:
+            idx.add(f"{i:016x}", sig)
+        if i % 2 == 1:
+            idx.publish("run1")  # compacts past 3 segments
+        if i % 3 == 2:
+            idx.refresh()
+    idx.refresh()
+    assert any("/cmp-" in k for k in idx.segments)
+    now = {q: found(q) for q in range(len(sigs))}
+    assert all(now[q] == f"{q:016x}" for q in range(len(sigs))), now  # 18 stories, no copies
+    checked = 0
+    for generation, then in snapshots:
+        for q, was in then.items():
+            if was is None:
+                m = idx.lookup_since(sigs[q], None, generation)
+                assert (m.article_id if m else None) == now[q], (generation, q)
+                checked += 1
+    assert checked > 50
+    # and it does look at less: an article indexed before the last generation is not searched again
+    assert idx.lookup_since(sigs[0], None, idx.generation) is None and now[0] is not None
+    # an article still pending (not published) is newer than the lookups before it joined
+    before, late = idx.generation, nd.signature(OTHER_BODY, params)
+    idx.add("ffffffffffffffff", late)
+    assert idx.lookup_since(late, None, before).article_id == "ffffffffffffffff"
+    assert idx.lookup_since(late, None, idx.generation) is None
 
 
 def test_a_reader_that_loaded_segments_later_compacted_keeps_each_article_once(tmp_path):
