@@ -39,9 +39,12 @@ import hashlib
 import re
 import unicodedata
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 import numpy as np
-from datasketch import MinHash
+
+if TYPE_CHECKING:
+    from datasketch import MinHash
 
 
 # ------------------------------------------------------------------ parameters
@@ -205,6 +208,11 @@ def _template(p: Params) -> MinHash:
     """A MinHash with its permutations built once (building them costs more than hashing a body)."""
     key = (p.num_perm, p.seed)
     if key not in _TEMPLATES:
+        # imported on first use: the datasketch package imports scipy for its LSH classes (~60 MB
+        # and ~0.9 s a process), which a process that never hashes a body (the parent of
+        # `crawlall --processes`, `scrapy list`, archive queries) should not pay for
+        from datasketch import MinHash
+
         _TEMPLATES[key] = MinHash(num_perm=p.num_perm, seed=p.seed, scheme="affine32")
     return _TEMPLATES[key]
 
@@ -221,6 +229,8 @@ def signature(body: str | None, p: Params = DEFAULT) -> Signature:
 
 def as_minhash(sig: Signature, p: Params = DEFAULT) -> MinHash:
     """The datasketch ``MinHash`` of a signature."""
+    from datasketch import MinHash
+
     t = _template(p)
     return MinHash(seed=p.seed, hashvalues=sig.hashvalues, permutations=t.permutations, scheme="affine32")
 

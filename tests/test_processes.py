@@ -4,13 +4,16 @@ on 127.0.0.1 make one run, one report and the same archive as one process."""
 from __future__ import annotations
 
 import json
+import os
 import signal
+import subprocess
+import sys
 import time
 from pathlib import Path
 
 import pytest
 
-from tests._ops import DEMO, FAST, rows, run_id_of, run_rows, scrapy, scrapy_popen
+from tests._ops import DEMO, FAST, ROOT, rows, run_id_of, run_rows, scrapy, scrapy_popen
 
 pytestmark = pytest.mark.xdist_group("processes")
 
@@ -168,3 +171,28 @@ def test_a_part_gets_the_parents_command_line_settings_and_arguments_but_not_its
     assert process_count(None, Settings({"CRAWL_PROCESSES": 0})) >= 1
     with pytest.raises(ValueError, match="--processes 'x'"):
         process_count("x", settings)
+
+
+def test_the_parent_prepares_a_run_without_loading_the_near_duplicate_hashing(tmp_path):
+    """The parent of the parts only prepares and commits the run: it opens the session and loads the
+    seen state, and never hashes a body, so datasketch (and the scipy it imports, ~60 MB a process)
+    is loaded by the parts alone, on their first body."""
+    probe = (
+        "import sys\n"
+        "from scrapy.utils.project import get_project_settings\n"
+        "import crawler.commands.crawlall, crawler.parts\n"
+        "from crawler.session import acquire\n"
+        "session = acquire(get_project_settings()); session.load_seen()\n"
+        "print(sorted(m for m in ('datasketch', 'scipy') if m in sys.modules))\n"
+        "from pipelines.neardup_signature import signature\n"
+        "sig = signature('Tỉnh công bố quy hoạch khu công nghiệp mới ở phía bắc. ' * 4)\n"
+        "print(sorted(m for m in ('datasketch', 'scipy') if m in sys.modules), len(sig.hashvalues))\n"
+    )
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("ARCHIVE_", "SCRAPY_"))}
+    env.update(ARCHIVE_URI=str(tmp_path / "archive"), ARCHIVE_JOURNAL_DIR=str(tmp_path / "journal"))
+    done = subprocess.run([sys.executable, "-c", probe], cwd=ROOT, env=env, capture_output=True, text=True,
+                          timeout=120)
+    assert done.returncode == 0, done.stderr[-3000:]
+    before, after = done.stdout.splitlines()[-2:]
+    assert before == "[]"
+    assert after == "['datasketch', 'scipy'] 256"
