@@ -5,7 +5,8 @@ One Python process crawls on one core: its engine, parsing and extraction share 
 
 1. checks everything as a one-process run does (exit 2 before crawling), takes the archive's
    crawl lock and picks the run id;
-2. spreads the sources over N child processes (``names[k::N]`` of the sorted names), each a
+2. spreads the sources over N child processes by the requests their last crawls made (heaviest
+   first to the least loaded part; round robin over the sorted names when none was crawled), each a
    ``scrapy crawlall --part <run_id>.p<k>`` of its share: its own crawlers, journal and
    published files under the part's run id (the convention of distributed workers:
    ``split_part(run_id, '.', 1)`` is the run's), logging into the run's one log file;
@@ -52,11 +53,48 @@ def process_count(value, settings) -> int:
     return n or os.cpu_count() or 1
 
 
-def spread(names: list[str], n: int) -> list[list[str]]:
-    """The sources of each part: round robin over the sorted names (at most one part per source)."""
+def spread(names: list[str], n: int, work: dict[str, float] | None = None) -> list[list[str]]:
+    """The sources of each part (at most one part per source, none empty), each part's sorted.
+
+    With ``work`` (a source's expected requests: :func:`expected_work`), heaviest first, each
+    source goes to the part with the least work so far (the longest-processing-time rule; ties:
+    fewer sources, then the earlier part); a source it does not know counts as the median of those
+    it knows. Without any: round robin over the sorted names."""
     names = sorted(names)
     n = max(1, min(n, len(names)))
-    return [names[k::n] for k in range(n)]
+    known = sorted(w for name, w in (work or {}).items() if name in names and w > 0)
+    if not known:
+        return [names[k::n] for k in range(n)]
+    typical = known[len(known) // 2]
+    weight = {name: (work or {}).get(name) or typical for name in names}
+    loads = [0.0] * n
+    groups: list[list[str]] = [[] for _ in range(n)]
+    for name in sorted(names, key=lambda x: (-weight[x], x)):
+        k = min(range(n), key=lambda i: (loads[i], len(groups[i]), i))
+        loads[k] += weight[name]
+        groups[k].append(name)
+    return [sorted(g) for g in groups]
+
+
+def expected_work(archive, names: list[str], runs: int = 5) -> dict[str, float]:
+    """Requests each source is expected to make: the median of its last ``runs`` crawls in the
+    archive's ``runs`` rows (a one-off rerun of a few URLs moves it little). Sources never crawled
+    are left out; an archive whose runs cannot be read gives {} (the name round robin)."""
+    try:
+        table = archive.read_table("runs", columns=["source", "started_at", "requests"], skip_corrupt=True)
+    except Exception as exc:  # noqa: BLE001 - only the spread of the sources depends on it
+        logger.warning("could not read earlier runs to spread the sources by size (%s): spread by name", exc)
+        return {}
+    wanted = set(names)
+    history: dict[str, list[tuple]] = {}
+    for row in table.to_pylist():
+        if row["source"] in wanted and row["requests"] is not None and row["started_at"] is not None:
+            history.setdefault(row["source"], []).append((row["started_at"], row["requests"]))
+    out = {}
+    for source, got in history.items():
+        last = sorted(r for _, r in sorted(got)[-runs:])
+        out[source] = float(last[len(last) // 2])
+    return out
 
 
 def part_ids(run_id: str, n: int) -> list[str]:
@@ -108,7 +146,8 @@ def run_parts(settings, names: list[str], spider_args: dict, processes: int) -> 
     if isinstance(checked, int):
         return checked
     _, archive = checked
-    groups = spread(names, processes)
+    work = expected_work(archive, names)
+    groups = spread(names, processes, work)
     started = start_locked_run(settings, archive, "scrapy crawlall --processes")
     if isinstance(started, int):
         return started
@@ -133,8 +172,10 @@ def run_parts(settings, names: list[str], spider_args: dict, processes: int) -> 
         # here, before any part starts; it journals the report rows and writes the run's manifest
         session = acquire(settings)
         session.load_seen()
-        logger.info("run %s: %d sources in %d processes: %s", run_id, len(names), len(groups),
-                    "; ".join(f"{p} {', '.join(g)}" for p, g in zip(ids, groups)))
+        logger.info("run %s: %d sources in %d processes (%s): %s", run_id, len(names), len(groups),
+                    "by their last runs' requests" if work else "by name",
+                    "; ".join(f"{p} {', '.join(g)}" + (f" (~{sum(work.get(x, 0) for x in g):.0f} requests)"
+                                                          if work else "") for p, g in zip(ids, groups)))
         for part_id, group in zip(ids, groups):
             cmd = part_command(settings, group, spider_args, part_id, folder, str(runlog.path))
             # its own session: a Ctrl-C on the terminal reaches the parts once, passed on by the parent

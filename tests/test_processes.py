@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import signal
 import subprocess
 import sys
@@ -149,6 +150,15 @@ def test_sources_are_spread_over_the_parts_once_each():
     assert spread(names, 9) == [[n] for n in sorted(names)]  # never an empty part
     assert spread(["a"], 4) == [["a"]]
     assert part_ids("R", 2) == ["R.p1", "R.p2"]
+    # by expected requests: heaviest first, each to the part with the least so far
+    work = {"a": 100, "b": 90, "c": 60, "d": 40, "e": 10}
+    assert spread(names, 2, work) == [["a", "d", "e"], ["b", "c"]]  # 150 / 150; by name 170 / 130
+    assert spread(names, 3, work) == [["a"], ["b", "e"], ["c", "d"]]
+    # a source never crawled counts as the median of the known ones: "c" as 40 (as 0 it would go
+    # with "a" and "e", as their mean, 35, with "b" and "e")
+    assert spread(names, 2, {"a": 50, "b": 40, "d": 30, "e": 20}) == [["a", "d", "e"], ["b", "c"]]
+    assert spread(names, 2, {}) == spread(names, 2, None) == groups  # no history: by name
+    assert spread(names, 2, {"z": 5}) == groups  # history of other sources only: by name
 
 
 def test_a_part_gets_the_parents_command_line_settings_and_arguments_but_not_its_run():
@@ -196,3 +206,28 @@ def test_the_parent_prepares_a_run_without_loading_the_near_duplicate_hashing(tm
     before, after = done.stdout.splitlines()[-2:]
     assert before == "[]"
     assert after == "['datasketch', 'scipy'] 256"
+
+
+def test_a_run_spreads_the_sources_by_the_requests_of_their_last_crawls(crawls, tmp_path, demo_server):
+    """The second run of an archive gives each part about the same number of requests, as the
+    sources' earlier runs made them; the first (no history) spread them by name."""
+    from crawler.parts import expected_work, spread
+    from storage import open_archive
+
+    first, done = crawls["two"]
+    log = (first / "runs" / "_logs" / f"{run_id_of(done.stdout)}.log").read_text()
+    assert "3 sources in 2 processes (by name)" in log
+    archive = tmp_path / "archive"
+    shutil.copytree(first, archive)
+    made = {source: float(r["requests"]) for source, r in run_rows(archive).items()}
+    assert expected_work(open_archive(str(archive)), list(DEMO)) == made and all(made.values())
+    again = scrapy("crawlall", "--sources", "demo_*", "--processes", "2", *FAST, archive=archive,
+                   base_url=demo_server.base_url, timeout=300)
+    assert again.returncode == 0, again.stdout[-2000:] + again.stderr[-3000:]
+    run_id = run_id_of(again.stdout)
+    manifest = json.loads((archive / "_manifests" / f"{run_id}.json").read_text())
+    assert list(manifest["summary"]["parts"].values()) == spread(list(DEMO), 2, made)
+    heaviest = max(made, key=made.get)
+    assert [heaviest] in manifest["summary"]["parts"].values()  # alone in its part
+    log = (archive / "runs" / "_logs" / f"{run_id}.log").read_text()
+    assert "3 sources in 2 processes (by their last runs' requests)" in log
