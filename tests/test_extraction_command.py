@@ -59,3 +59,20 @@ def test_forced_source_and_missing_file(tmp_path):
     assert code == 1 and "missing.html" in err
     assert rows[0]["source"] == "cafef"
     assert "cafef" in registry().names()
+
+
+def test_a_bad_fetch_time_is_named_and_the_other_pages_still_come_out(tmp_path):
+    for name in ("a.html", "b.html"):
+        (tmp_path / name).write_text(PAGE, encoding="utf-8")
+    manifest = tmp_path / "m.jsonl"
+    manifest.write_text("".join(json.dumps(row) + "\n" for row in (
+        {"file": "a.html", "fetched_at": "2026-03-08T00:00:00+00:00+00:00"},  # the offset given twice
+        {"file": "b.html", "fetched_at": "2026-03-08T07:00:00+07:00"},
+    )), encoding="utf-8")
+    code, rows, err = run("--manifest", str(manifest))
+    assert code == 1
+    assert "a.html" in err and "'2026-03-08T00:00:00+00:00+00:00' is not an ISO 8601 time" in err
+    assert "Traceback" not in err
+    assert [(Path(r["file"]).name, r["crawled_at"]) for r in rows] == [("b.html", "2026-03-08T07:00:00+07:00")]
+    code, rows, err = run(str(tmp_path / "a.html"), "--fetched-at", "yesterday")
+    assert code == 2 and rows == [] and "--fetched-at 'yesterday': not an ISO 8601 time" in err

@@ -155,7 +155,11 @@ class Command(ScrapyCommand):
         if not args and not opts.manifest:
             raise UsageError("give at least one FILE or --manifest", print_help=True)
         forced = get_source(opts.source, self.settings.get("DEMO_BASE_URL")) if opts.source else None
-        fetched_default = _aware(opts.fetched_at) if opts.fetched_at else None
+        try:
+            fetched_default = _aware(opts.fetched_at) if opts.fetched_at else None
+        except ValueError:
+            raise UsageError(f"--fetched-at {opts.fetched_at!r}: not an ISO 8601 time "
+                             "(e.g. 2026-03-08T09:30:00+07:00; without an offset: UTC)") from None
         failures = 0
         for path, url, extra in pages_from(args, opts.url, opts.manifest):
             try:
@@ -166,7 +170,13 @@ class Command(ScrapyCommand):
                 continue
             fetched = fetched_default
             if extra.get("fetched_at"):
-                fetched = _aware(extra["fetched_at"])
+                try:
+                    fetched = _aware(str(extra["fetched_at"]))
+                except ValueError:  # one page's fault: the others are still extracted
+                    print(f"extract: {path}: its manifest's fetched_at {extra['fetched_at']!r} is not an ISO 8601 "
+                          f"time: page skipped", file=sys.stderr)
+                    failures += 1
+                    continue
             if fetched is None:
                 fetched = datetime.fromtimestamp(path.stat().st_mtime, timezone.utc)
             item = extract_saved(raw, url, fetched, forced or source_for_url(url), extra, path)
