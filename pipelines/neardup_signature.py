@@ -210,7 +210,7 @@ def _template(p: Params) -> MinHash:
     if key not in _TEMPLATES:
         # imported on first use: the datasketch package imports scipy for its LSH classes (~60 MB
         # and ~0.9 s a process), which a process that never hashes a body (the parent of
-        # `crawlall --processes`, `scrapy list`, archive queries) should not pay for
+        # `crawlall --processes`, a fetch-only crawl) should not pay for
         from datasketch import MinHash
 
         _TEMPLATES[key] = MinHash(num_perm=p.num_perm, seed=p.seed, scheme="affine32")
