@@ -28,6 +28,7 @@ import logging
 import os
 import shutil
 import signal
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -62,10 +63,10 @@ def spread(names: list[str], n: int, work: dict[str, float] | None = None) -> li
     it knows. Without any: round robin over the sorted names."""
     names = sorted(names)
     n = max(1, min(n, len(names)))
-    known = sorted(w for name, w in (work or {}).items() if name in names and w > 0)
+    known = [w for name, w in (work or {}).items() if name in names and w > 0]
     if not known:
         return [names[k::n] for k in range(n)]
-    typical = known[len(known) // 2]
+    typical = statistics.median_high(known)
     weight = {name: (work or {}).get(name) or typical for name in names}
     loads = [0.0] * n
     groups: list[list[str]] = [[] for _ in range(n)]
@@ -92,8 +93,7 @@ def expected_work(archive, names: list[str], runs: int = 5) -> dict[str, float]:
             history.setdefault(row["source"], []).append((row["started_at"], row["requests"]))
     out = {}
     for source, got in history.items():
-        last = sorted(r for _, r in sorted(got)[-runs:])
-        out[source] = float(last[len(last) // 2])
+        out[source] = float(statistics.median_high(r for _, r in sorted(got)[-runs:]))
     return out
 
 
