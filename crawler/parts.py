@@ -63,11 +63,12 @@ def spread(names: list[str], n: int, work: dict[str, float] | None = None) -> li
     it knows. Without any: round robin over the sorted names."""
     names = sorted(names)
     n = max(1, min(n, len(names)))
-    known = [w for name, w in (work or {}).items() if name in names and w > 0]
+    work = work or {}
+    known = [w for name, w in work.items() if name in names and w > 0]
     if not known:
         return [names[k::n] for k in range(n)]
     typical = statistics.median_high(known)
-    weight = {name: (work or {}).get(name) or typical for name in names}
+    weight = {name: work.get(name) or typical for name in names}
     loads = [0.0] * n
     groups: list[list[str]] = [[] for _ in range(n)]
     for name in sorted(names, key=lambda x: (-weight[x], x)):
@@ -172,10 +173,11 @@ def run_parts(settings, names: list[str], spider_args: dict, processes: int) -> 
         # here, before any part starts; it journals the report rows and writes the run's manifest
         session = acquire(settings)
         session.load_seen()
+        # each source with the requests its last runs made (a source never crawled: "new")
+        shown = {x: (f"{x} (~{work[x]:.0f} requests)" if x in work else f"{x} (new)") if work else x for x in names}
         logger.info("run %s: %d sources in %d processes (%s): %s", run_id, len(names), len(groups),
                     "by their last runs' requests" if work else "by name",
-                    "; ".join(f"{p} {', '.join(g)}" + (f" (~{sum(work.get(x, 0) for x in g):.0f} requests)"
-                                                          if work else "") for p, g in zip(ids, groups)))
+                    "; ".join(f"{p} {', '.join(shown[x] for x in g)}" for p, g in zip(ids, groups)))
         for part_id, group in zip(ids, groups):
             cmd = part_command(settings, group, spider_args, part_id, folder, str(runlog.path))
             # its own session: a Ctrl-C on the terminal reaches the parts once, passed on by the parent

@@ -231,3 +231,4 @@ def test_a_run_spreads_the_sources_by_the_requests_of_their_last_crawls(crawls, 
     assert [heaviest] in manifest["summary"]["parts"].values()  # alone in its part
     log = (archive / "runs" / "_logs" / f"{run_id}.log").read_text()
     assert "3 sources in 2 processes (by their last runs' requests)" in log
+    assert f"{heaviest} (~{made[heaviest]:.0f} requests)" in log
