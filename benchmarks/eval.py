@@ -11,13 +11,14 @@ same fetch time (``--write-manifest`` writes the manifest that makes ``scrapy ex
 see exactly these inputs; ``--score-extract`` scores its output with this scorer):
 
 * ``project``          the page's registered source (rules where declared), then every layer;
-* ``project-generic``  no source: metadata, the generic body (ours; trafilatura where ours is empty
-                       or the page declares a JSON-LD articleBody, which then votes), date lines,
-                       htmldate's day, the URL;
+* ``project-generic``  no source: metadata, the generic body (ours where the JSON-LD articleBody
+                       agrees with it, else ours and trafilatura, jusText voting where they
+                       disagree), date lines, htmldate's day, the URL;
 * ``generic:ours``     no source, our generic extractor alone and no htmldate (the path before issue 13);
-* ``generic:trafilatura``, ``generic:justext``  no source, that body candidate alone (with htmldate);
-* ``generic:+justext-vote``  ``project-generic`` with jusText as the voter where no articleBody is
-                       declared (trafilatura on every page: the ensemble before jusText was measured out);
+* ``generic:trafilatura``, ``generic:justext``  no source, that body candidate alone (with htmldate;
+                       trafilatura as the crawl runs it, without its internal fallbacks);
+* ``generic:no-vote``  ``project-generic`` without the voter: ours wherever it has a text;
+* ``generic:no-confirm``  ``project-generic`` with trafilatura asked on every page, articleBody or not;
 * ``trafilatura``      ``trafilatura.bare_extraction`` with metadata (its defaults);
 * ``readability``      readability-lxml's ``Document`` (body and title only);
 * ``htmldate``         ``htmldate.find_date`` (dates only, original date, extensive search).
@@ -248,7 +249,8 @@ SYSTEMS = {
     "generic:ours": lambda c: run_project(c, generic=True, body_candidates=("generic",), use_htmldate=False),
     "generic:trafilatura": lambda c: run_project(c, generic=True, body_candidates=("trafilatura",)),
     "generic:justext": lambda c: run_project(c, generic=True, body_candidates=("justext",)),
-    "generic:+justext-vote": lambda c: run_project(c, generic=True, voters=("jsonld", "justext")),
+    "generic:no-vote": lambda c: run_project(c, generic=True, voters=()),
+    "generic:no-confirm": lambda c: run_project(c, generic=True, confirmers=()),
     "trafilatura": run_trafilatura,
     "readability": run_readability,
     "htmldate": run_htmldate,
@@ -256,7 +258,7 @@ SYSTEMS = {
 # systems whose library is not in requirements.txt (make eval installs them with --no-deps)
 OPTIONAL = {"readability": "readability"}
 PROJECT_SYSTEMS = {"project", "project-generic", "generic:ours", "generic:trafilatura", "generic:justext",
-                   "generic:+justext-vote"}
+                   "generic:no-vote", "generic:no-confirm"}
 BODY_SYSTEMS = PROJECT_SYSTEMS | {"trafilatura", "readability"}
 TITLE_SYSTEMS = PROJECT_SYSTEMS | {"trafilatura", "readability"}
 DATE_SYSTEMS = PROJECT_SYSTEMS | {"trafilatura", "htmldate"}

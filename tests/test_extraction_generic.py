@@ -114,39 +114,68 @@ def test_generic_path_ensemble_body_and_its_label():
     assert alone["field_sources"]["body"] == "justext" and alone["body"].split("\n\n")[:8] == paragraphs
 
 
-def test_a_voter_settles_a_disagreement_and_without_one_ours_stands():
-    from pipelines.extract import generic_choice
-
+def _choice_fixture():
+    """An article, a list of other stories, and ``make(texts)``: candidate makers that note who was asked."""
     article = "\n\n".join(f"{i}. {P}" for i in range(8))
     menu = "\n\n".join(f"Tin khác {i}: giá vàng hôm nay tăng mạnh, doanh nghiệp lo ngại" for i in range(8))
-    asked = []
+    asked: list = []
 
     def make(texts):
         return {k: (lambda k=k: asked.append(k) or texts.get(k)) for k in ("generic", "trafilatura", "justext", "jsonld")}
 
+    return article, menu, asked, make
+
+
+def test_jusText_settles_a_disagreement_and_without_a_voter_ours_stands():
+    from pipelines.extract import generic_choice
+
+    article, menu, asked, make = _choice_fixture()
     pair = ("generic", "trafilatura")
-    # the publisher's articleBody, where the page has one, is the voter: here it sides with trafilatura
-    assert generic_choice(pair, make({"generic": menu, "trafilatura": article, "jsonld": article})) \
+    # ours took the menu, trafilatura the article: jusText sides with trafilatura
+    assert generic_choice(pair, make({"generic": menu, "trafilatura": article, "justext": article})) \
         == ("trafilatura", article)
-    assert "justext" not in asked
-    # and here with ours
-    assert generic_choice(pair, make({"generic": article, "trafilatura": menu, "jsonld": article}))[0] == "generic"
-    # no articleBody: nothing could overrule ours, so trafilatura is not run at all
-    asked.clear()
-    assert generic_choice(pair, make({"generic": menu, "trafilatura": article})) == ("generic", menu)
-    assert "trafilatura" not in asked
-    # ... unless ours found nothing
-    assert generic_choice(pair, make({"generic": None, "trafilatura": article})) == ("trafilatura", article)
-    # agreement: no voter asked
+    assert asked == ["generic", "jsonld", "trafilatura", "justext"]  # no articleBody to confirm ours
+    # ... or with ours
+    assert generic_choice(pair, make({"generic": article, "trafilatura": menu, "justext": article}))[0] == "generic"
+    # both are always asked; where they agree, jusText is not, and ours is kept
     asked.clear()
     assert generic_choice(pair, make({"generic": article, "trafilatura": article + "\n\nChia sẻ",
-                                      "jsonld": menu}))[0] == "generic"
-    assert asked == ["jsonld", "generic", "trafilatura"]  # the articleBody is only looked up, not voted
-    # jusText as a voter (measured by make eval, not the crawl's default): it and trafilatura outvote ours
+                                      "justext": menu})) == ("generic", article)
+    assert asked == ["generic", "jsonld", "trafilatura"]
+    # one of them found nothing: the other, with no vote
     asked.clear()
-    assert generic_choice(pair, make({"generic": menu, "trafilatura": article, "justext": article}),
-                          voters=("jsonld", "justext")) == ("trafilatura", article)
-    assert "justext" in asked
+    assert generic_choice(pair, make({"generic": None, "trafilatura": article, "justext": menu})) \
+        == ("trafilatura", article)
+    assert "justext" not in asked
+    assert generic_choice(pair, make({})) == ("generic", None)
+    # no voter, or a voter with nothing to say: the first stands
+    assert generic_choice(pair, make({"generic": menu, "trafilatura": article}), voters=()) == ("generic", menu)
+    assert generic_choice(pair, make({"generic": menu, "trafilatura": article})) == ("generic", menu)
+    # the voters are asked in order until one has a text (the publisher's articleBody, where measured)
+    asked.clear()
+    assert generic_choice(pair, make({"generic": menu, "trafilatura": article, "justext": menu}),
+                          voters=("jsonld", "justext")) == ("generic", menu)
+    assert asked == ["generic", "jsonld", "trafilatura", "jsonld", "justext"]
+
+
+def test_the_publishers_articleBody_confirms_ours_without_asking_the_others():
+    from pipelines.extract import generic_choice
+
+    article, menu, asked, make = _choice_fixture()
+    pair = ("generic", "trafilatura")
+    assert generic_choice(pair, make({"generic": article, "jsonld": article + "\n\nChia sẻ", "trafilatura": menu})) \
+        == ("generic", article)
+    assert asked == ["generic", "jsonld"]
+    # an articleBody that says something else confirms nothing: the ensemble runs (and the articleBody
+    # does not vote)
+    asked.clear()
+    assert generic_choice(pair, make({"generic": menu, "jsonld": article, "trafilatura": article,
+                                      "justext": article})) == ("trafilatura", article)
+    assert asked == ["generic", "jsonld", "trafilatura", "justext"]
+    # without confirmers, trafilatura is asked whatever the page declares
+    asked.clear()
+    generic_choice(pair, make({"generic": article, "jsonld": article, "trafilatura": article}), confirmers=())
+    assert asked == ["generic", "trafilatura"]
 
 
 def test_htmldate_is_the_last_date_reader_and_only_without_metadata():
@@ -192,3 +221,29 @@ def test_htmldate_reads_no_date_from_other_stories_code_or_a_copyright_line():
     own = UNDATED_PAGE.replace("<h1>Xuất khẩu tăng mạnh</h1>",
                                "<h1>Xuất khẩu tăng mạnh</h1><p class='date'>Thứ bảy, 19/07/2014 08:30</p>")
     assert htmldate_raw(lxml.html.document_fromstring(own), None, latest) == "2014-07-19"
+
+
+def test_generic_path_on_a_table_layout_portal_keeps_the_text_and_drops_the_frame():
+    """The demo provincial portal is laid out in tables: trafilatura (tables included) reads the whole
+    frame, banner and link labels with it, where ours keeps the story; jusText's vote settles it. Every
+    body paragraph is kept and none of the frame."""
+    import unicodedata
+    from collections import Counter
+
+    from crawler.demo.world import build_world
+    from pipelines.extract import extract_fields
+
+    world = build_world(120)
+    portal = [a for a in world.articles if a.source == "demo_binhduong_portal" and a.kind == "article"
+              and a.charset == "utf-8"][:12]
+    assert len(portal) == 12
+    labels = Counter()
+    for a in portal:
+        html = unicodedata.normalize("NFC", world.render(a.path, "http://127.0.0.1:9").body.decode("utf-8"))
+        f = extract_fields(html, "http://127.0.0.1:9" + a.path, None)
+        labels[f["field_sources"]["body"]] += 1
+        for paragraph in a.paragraphs:
+            assert paragraph in f["body"], (a.path, paragraph)
+        for frame in ("CỔNG THÔNG TIN", "Tin liên quan", "Phản hồi", "Các tin khác", "LIÊN KẾT WEBSITE"):
+            assert frame not in f["body"], (a.path, frame)
+    assert labels["justext"] > 0, labels  # the vote ran, and chose

@@ -29,6 +29,7 @@ REPO = Path(__file__).resolve().parents[2]
 RESULTS = REPO / "benchmarks" / "results"
 DOCS = REPO / "docs" / "BENCHMARKS.md"
 SHARED_VN = REPO.parent / "shared" / "data" / "vn-pages"
+SHARED_FUNDUS = REPO.parent / "shared" / "data" / "fundus-pages"
 
 
 def env_int(name: str, default: int) -> int:
@@ -107,6 +108,9 @@ def main() -> int:
             r["micro_real_pages"] = {k: micro(k, site, 110, real=SHARED_VN)
                                      for k in ("lxml", "steps_rules", "steps_generic", "trafilatura",
                                                "generic_vs_trafilatura")}
+        if SHARED_FUNDUS.exists():  # the generic path's own ground: many languages, no declared source
+            r["micro_fundus_pages"] = {"generic_vs_trafilatura": micro("generic_vs_trafilatura", site, 258,
+                                                                       real=SHARED_FUNDUS)}
         checkpoint(r)
         if large:
             site_l = sitegen.prepare(large, pad, log=log)

@@ -53,10 +53,21 @@ def sample_pages(folder: Path, count: int) -> list[dict]:
 
 
 def real_pages(folder: Path) -> list[dict]:
-    """The shared real Vietnamese pages (``../shared/data/vn-pages``), with their registered source."""
+    """The shared real Vietnamese pages (``../shared/data/vn-pages``), with their registered source;
+    or, for ``../shared/data/fundus-pages``, the 258 multilingual pages (no source declared)."""
     from crawler.sources import get_source, source_names
     from storage.urls import on_domains
 
+    if (folder / "pairs.jsonl").exists():
+        import gzip
+
+        out = []
+        for line in (folder / "pairs.jsonl").read_text(encoding="utf-8").splitlines():
+            rec = json.loads(line)
+            out.append({"url": rec["url"], "response_url": rec["url"], "source": "",
+                        "raw_body": gzip.decompress((folder / rec["html"]).read_bytes()),
+                        "content_type": "text/html", "hints": {}})
+        return out
     sources = [get_source(n) for n in source_names() if not n.startswith("demo_")]
     out = []
     for line in (folder / "articles.jsonl").read_text(encoding="utf-8").splitlines():
@@ -329,7 +340,8 @@ def main(argv=None) -> None:
     parser.add_argument("kind")
     parser.add_argument("folder", type=Path)
     parser.add_argument("--pages", type=int, default=1000)
-    parser.add_argument("--real", type=Path, default=None, help="measure on ../shared/data/vn-pages instead")
+    parser.add_argument("--real", type=Path, default=None,
+                        help="measure on ../shared/data/vn-pages (or fundus-pages) instead")
     args = parser.parse_args(argv)
     if args.kind == "journal":  # no pages: rows into a journal under FOLDER
         result = journal(args.folder, args.pages)

@@ -66,6 +66,8 @@ def ratios(r: dict) -> dict:
         "generic_path_over_trafilatura": (micro.get("generic_vs_trafilatura") or {}).get("generic_over_trafilatura"),
         "generic_path_over_trafilatura_real": ((r.get("micro_real_pages") or {}).get("generic_vs_trafilatura")
                                                or {}).get("generic_over_trafilatura"),
+        "generic_path_over_trafilatura_fundus": ((r.get("micro_fundus_pages") or {}).get("generic_vs_trafilatura")
+                                                 or {}).get("generic_over_trafilatura"),
         "full_over_peer": _div(full["pages_per_s"], peer.get("pages_per_s")),
         "full_over_peer_cpu": _div(full["pages_per_cpu_s"], peer_cpu_rate),
         # CPU per page of the large crawl over the small one's: flat means the crawl's cost per page
@@ -108,6 +110,8 @@ def floors(r: dict) -> list[dict]:
         ("generic path / trafilatura alone, same pages, one process", "<= 1.3", ra["generic_path_over_trafilatura"],
          lambda v: v <= 1.3),
         ("the same on ../shared/data/vn-pages", "<= 1.3", ra["generic_path_over_trafilatura_real"], lambda v: v <= 1.3),
+        ("the same on ../shared/data/fundus-pages", "<= 1.3", ra.get("generic_path_over_trafilatura_fundus"),
+         lambda v: v <= 1.3),
         (f"peak RSS at {mem['at_articles']:,} articles (MB)", "< 400", mem["peak_rss_mb"], lambda v: v < 400),
         ("  the same, PSS summed over the crawl's processes (MB)", "–", mem.get("peak_pss_mb"), None),
         ("  the same, its biggest single process (MB)", "–", mem.get("peak_rss_mb_one_process"), None),

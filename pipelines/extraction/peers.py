@@ -6,11 +6,12 @@ elements, so the generic path parses the page once more, into that form, and
 all three read that one tree. None of them changes it: trafilatura and htmldate
 copy the tree before pruning it, jusText's cleaner works on a copy.
 
-* :func:`trafilatura_text`: trafilatura's main text (no comments, no tables'
-  furniture, its own fallbacks);
+* :func:`trafilatura_text`: trafilatura's main text (no comments; by default its
+  own extraction without the fallbacks it runs internally, readability and jusText:
+  jusText votes apart, pipelines.extract.VOTERS);
 * :func:`justext_text`: jusText's good paragraphs, with the stop-word list of
-  the page's language (language-independent settings when it has none); measured
-  by ``make eval``, not a voter of the crawl's (pipelines.extract.VOTERS);
+  the page's language (language-independent settings when it has none): the voter
+  where ours and trafilatura disagree;
 * :func:`htmldate_raw`: htmldate's publication day (extensive search, the
   original date). Only the day: the time of day it returns comes without the
   page's offset (``14:46:12+0000`` for a page that says ``14:46:12+02:00``).
@@ -50,15 +51,16 @@ def html_tree(html: str):
         return None
 
 
-def trafilatura_text(htree, url: str | None = None) -> str | None:
-    """trafilatura's main text of the page, paragraphs separated by a blank line."""
+def trafilatura_text(htree, url: str | None = None, fast: bool = True) -> str | None:
+    """trafilatura's main text of the page, paragraphs separated by a blank line (``fast``: without
+    trafilatura's internal fallback extractors)."""
     if htree is None:
         return None
     import trafilatura
 
     try:
         doc = trafilatura.bare_extraction(htree, url=url, include_comments=False, with_metadata=False,
-                                          include_tables=True)
+                                          include_tables=True, fast=fast)
     except Exception:  # noqa: BLE001 - a library failing on one page is a missing candidate, not a crash
         logger.debug("trafilatura failed on %s", url, exc_info=True)
         return None
