@@ -247,3 +247,20 @@ def test_generic_path_on_a_table_layout_portal_keeps_the_text_and_drops_the_fram
         for frame in ("CỔNG THÔNG TIN", "Tin liên quan", "Phản hồi", "Các tin khác", "LIÊN KẾT WEBSITE"):
             assert frame not in f["body"], (a.path, frame)
     assert labels["justext"] > 0, labels  # the vote ran, and chose
+
+
+def test_jusText_abstains_on_a_page_of_too_many_paragraphs():
+    """Its neighbour search grows with the square of the paragraphs: past the cap it gives no text (the
+    vote goes without it) instead of holding the crawl's thread for seconds."""
+    from pipelines.extraction import peers
+
+    nav = "<li><a href='/x'>Tin khác về giá vàng hôm nay</a></li>"
+
+    def page(n):
+        paragraphs = "".join(f"<p>{i}. {P} {P}</p>" for i in range(n))  # long: good, not near-good
+        return peers.html_tree(f"<html><body><nav><ul>{nav * n}</ul></nav><article>{paragraphs}</article></body></html>")
+
+    n = peers.JUSTEXT_MAX_PARAGRAPHS // 4  # a page of n links and n paragraphs: 2n paragraphs for jusText
+    text = peers.justext_text(page(n), "vi")
+    assert text is not None and text.count("\n\n") == n - 1 and f"{n - 1}. Kim" in text and "Tin khác" not in text
+    assert peers.justext_text(page(2 * n + 1), "vi") is None
