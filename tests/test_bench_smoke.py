@@ -65,4 +65,18 @@ def test_bench_harness_runs_on_200_articles(tmp_path, monkeypatch):
     assert r["ratios"]["processing_over_lxml_parse"] is not None
     assert r["ratios"]["generic_path_over_trafilatura"] == paired["generic_over_trafilatura"]
     assert {f["floor"].split(" (")[0] for f in r["floors"]} >= {"full pipeline / fetch-only throughput"}
+    fundus_row = next(f for f in r["floors"] if f["floor"] == "the same on ../shared/data/fundus-pages")
+    assert fundus_row["value"] is None and fundus_row["holds"] is None  # not measured in this run: no verdict
     assert "| floor | target | measured | holds |" in report.markdown(r)
+
+
+def test_generic_path_is_timed_on_fundus_pages_and_reported():
+    """make bench times the generic path beside trafilatura on ../shared/data/fundus-pages too (many
+    languages, no declared source)."""
+    from tests.shared import shared_data
+
+    folder = shared_data("fundus-pages")
+    pages = micro.real_pages(folder)
+    assert len(pages) == len((folder / "pairs.jsonl").read_text(encoding="utf-8").splitlines()) > 250 and all(p["source"] == "" and p["raw_body"].lstrip()[:1] == b"<" for p in pages)
+    paired = micro.run("generic_vs_trafilatura", [dict(p) for p in pages[:8]])
+    assert paired["pages"] == 8 and paired["generic_cpu_ms_per_page"] > 0

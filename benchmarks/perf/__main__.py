@@ -109,7 +109,7 @@ def main() -> int:
                                      for k in ("lxml", "steps_rules", "steps_generic", "trafilatura",
                                                "generic_vs_trafilatura")}
         if SHARED_FUNDUS.exists():  # the generic path's own ground: many languages, no declared source
-            r["micro_fundus_pages"] = {"generic_vs_trafilatura": micro("generic_vs_trafilatura", site, 258,
+            r["micro_fundus_pages"] = {"generic_vs_trafilatura": micro("generic_vs_trafilatura", site, 257,
                                                                        real=SHARED_FUNDUS)}
         checkpoint(r)
         if large:

@@ -54,7 +54,7 @@ def sample_pages(folder: Path, count: int) -> list[dict]:
 
 def real_pages(folder: Path) -> list[dict]:
     """The shared real Vietnamese pages (``../shared/data/vn-pages``), with their registered source;
-    or, for ``../shared/data/fundus-pages``, the 258 multilingual pages (no source declared)."""
+    or, for ``../shared/data/fundus-pages``, the multilingual pages of its pairs.jsonl (no source declared)."""
     from crawler.sources import get_source, source_names
     from storage.urls import on_domains
 
