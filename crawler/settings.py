@@ -31,6 +31,10 @@ DISCOVERY_MAX_IN_FLIGHT = 0
 # glibc malloc serves buffers from this size up from their own mappings, given back when freed
 # (crawler/memory.py); 0 leaves the allocator's defaults.
 MALLOC_MMAP_THRESHOLD = 65536
+# Python's collector: a young pass every this many container allocations (Python's default: 700),
+# and what exists when the engine starts is frozen out of its passes (crawler/memory.py); 0 leaves
+# Python's defaults.
+GC_THRESHOLD = 10000
 # Group commit of the journal (docs/STORAGE.md): an accepted row is acknowledged (its item goes on)
 # once the batch holding it is fsynced; a batch is fsynced when this many rows wait or this many
 # milliseconds after its first row, whichever comes first. 1 row: an fsync per row.

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 from scrapy import signals
 
-from crawler.memory import tune_allocator
+from crawler.memory import freeze_startup, tune_allocator, tune_gc
 from crawler.session import acquire, release
 
 
@@ -27,6 +27,7 @@ class ArchiveRun:
     def from_crawler(cls, crawler):
         run = crawler.crawl_run  # made by the spider (crawler/spiders/news.py)
         tune_allocator(crawler.settings)  # once per process (crawler/memory.py)
+        tune_gc(crawler.settings)
         session = acquire(crawler.settings, dry_run=run.dry_run)
         session.sources.append(run.name)
         if run.wrap_claims is not None:
@@ -36,7 +37,11 @@ class ArchiveRun:
         run.session = session
         ext = cls(crawler, run)
         crawler.signals.connect(ext.spider_closed, signal=signals.spider_closed)
+        crawler.signals.connect(ext.engine_started, signal=signals.engine_started)
         return ext
+
+    def engine_started(self):
+        freeze_startup()  # the crawler's components are built: they live as long as the crawl
 
     def spider_closed(self, spider, reason):
         manifest = release(self.run.session, self.run.summary)

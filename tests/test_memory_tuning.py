@@ -1,0 +1,52 @@
+"""The crawl process's collector settings (crawler/memory.py), each case in a fresh interpreter:
+the thresholds and the frozen objects belong to the process."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+
+PROBE = """
+import gc, json, sys
+from scrapy.settings import Settings
+from crawler.memory import freeze_startup, tune_gc
+before = gc.get_threshold()
+first = tune_gc(Settings({"GC_THRESHOLD": int(sys.argv[1])}))
+again = tune_gc(Settings({"GC_THRESHOLD": 123}))  # once per process: a second crawler changes nothing
+frozen = freeze_startup()
+
+class Node:
+    pass
+
+a, b = Node(), Node()
+a.other, b.other = b, a  # a cycle made after the freeze is still garbage the collector finds
+del a, b
+print(json.dumps({"before": before, "first": first, "again": again, "after": gc.get_threshold(),
+                  "frozen": frozen, "freeze_count": gc.get_freeze_count(), "collected": gc.collect()}))
+"""
+
+
+def _probe(threshold: int) -> dict:
+    done = subprocess.run([sys.executable, "-c", PROBE, str(threshold)], cwd=str(ROOT), capture_output=True,
+                          text=True, timeout=60)
+    assert done.returncode == 0, done.stderr
+    return json.loads(done.stdout)
+
+
+def test_the_collector_is_spaced_and_what_the_crawl_starts_with_is_frozen():
+    r = _probe(5000)
+    assert r["before"] == [700, 10, 10]
+    assert r["first"] == r["again"] == r["after"] == [5000, 10, 10]
+    assert r["frozen"] == r["freeze_count"] > 10_000  # scrapy's, lxml's ... modules, classes, functions
+    assert r["collected"] >= 2
+
+
+def test_zero_leaves_pythons_collector_alone():
+    r = _probe(0)
+    assert r["first"] == r["again"] == [] and r["after"] == r["before"] == [700, 10, 10]
+    assert r["frozen"] == r["freeze_count"] == 0
+    assert r["collected"] >= 2
