@@ -114,6 +114,9 @@ DOWNLOADER_MIDDLEWARES = {
     "crawler.middlewares.retry.BackoffRetryMiddleware": 550,
     # one pace per site for every source of the process (every worker in distributed mode)
     "crawler.middlewares.pacing.SitePacingMiddleware": 575,  # after the retry wait (550)
+    # Scrapy's meta-refresh check decodes every page whole; this one first looks for the word in its bytes
+    "scrapy.downloadermiddlewares.redirect.MetaRefreshMiddleware": None,
+    "crawler.middlewares.metarefresh.ByteCheckedMetaRefreshMiddleware": 580,
 }
 SHARED_PACING = True  # False: each source's crawler paces a site on its own (plain Scrapy)
 
