@@ -11,14 +11,15 @@ its own mapping, returned to the system when freed; two arenas and a 128 KiB tri
 keep the heaps small. Nothing is changed when the process was started with glibc's own
 ``MALLOC_*`` variables, off glibc, or with ``MALLOC_MMAP_THRESHOLD = 0``.
 
-The collector runs a young-generation pass every 700 container allocations by default, and a
-full pass over every object the process holds (the libraries' modules, classes and functions
-included: several hundred thousand) every hundred of those. A crawl allocates tens of thousands
-of containers a page and almost all of them die by reference counting, so ``GC_THRESHOLD``
-(default 10,000) spaces the passes, and once the crawl's engine has started the objects made so
-far are frozen (:func:`gc.freeze`): a full pass no longer walks the libraries. Measured on a
-6,000-article bench crawl (two crawl processes, three runs each): the collector's CPU time
-3.5 s -> 1.3 s, about 0.36 ms a page (docs/BENCHMARKS.md, "The collector"). ``GC_THRESHOLD = 0`` leaves Python's defaults and freezes nothing.
+The collector runs a young-generation pass every 700 container allocations by default, and at
+most every hundred of those a full pass over every object the process tracks (the libraries'
+modules, classes and functions included: about 80,000 once the crawl's libraries are imported).
+A crawl allocates tens of thousands of containers a page and almost all of them die by reference
+counting, so ``GC_THRESHOLD`` (default 10,000) spaces the passes, and once the crawl's engine has
+started the objects made so far are frozen (:func:`gc.freeze`): a full pass no longer walks them.
+Measured on a 6,000-article bench crawl (two crawl processes, three runs each): the collector's
+CPU time 3.5 s -> 1.3 s, about 0.36 ms a page (docs/BENCHMARKS.md, "The collector").
+``GC_THRESHOLD = 0`` leaves Python's defaults and freezes nothing.
 """
 
 from __future__ import annotations
