@@ -76,12 +76,18 @@ def tune_gc(settings) -> tuple:
     return _gc_tuned
 
 
+_frozen = False
+
+
 def freeze_startup() -> int:
     """Move every object the process holds now out of the collector's sight (after a collection,
-    so that no garbage is kept): what was built before the crawl starts lives until it ends. Only
-    where :func:`tune_gc` tuned the collector. Returns the number of objects frozen."""
-    if not _gc_tuned:
-        return 0
-    gc.collect()
-    gc.freeze()
+    so that no garbage is kept): what was built before the crawl starts lives until it ends. Once
+    per process (a process that runs crawls one after another, a test session, freezes what was
+    alive at the first start only), and only where :func:`tune_gc` tuned the collector. Returns the
+    number of objects frozen."""
+    global _frozen
+    if _gc_tuned and not _frozen:
+        _frozen = True
+        gc.collect()
+        gc.freeze()
     return gc.get_freeze_count()
