@@ -6,7 +6,8 @@ regexes handles what Vietnamese news pages and feeds actually print
 ``Thứ năm, 2/11/2023, 19:20 (GMT+7)``, ``Cập nhật: 08:30 ngày 26/11/2026``,
 ``2 giờ trước``, ``hôm qua``, RFC-822 from feeds); only what it cannot read goes
 to dateparser (languages vi/en, day-first, relative to ``fetched_at``).
-Numeric dates are always day-first. A string without a stated zone is local
+Numeric dates are day-first, except on an American page without a declared
+source (:func:`month_first`). A string without a stated zone is local
 time of the source (``Asia/Ho_Chi_Minh`` by default). The result must lie in
 [1990-01-01, fetched_at + 1 hour]; otherwise it is None and the reason is
 returned.
@@ -33,7 +34,8 @@ bounds, except that a candidate with only a day gives way to a later one with a
 time of day on the same local day (``<time datetime="2024-08-22">`` vs JSON-LD
 ``2024-08-22T12:00:00+02:00``). A string without a zone is read in the
 source's zone; without a source, in a zone guessed from the ccTLD, then the
-page language (:func:`guess_timezone`), Asia/Ho_Chi_Minh by default.
+page's language tag, region included (:func:`guess_timezone`), Asia/Ho_Chi_Minh
+by default.
 """
 
 from __future__ import annotations
@@ -100,8 +102,9 @@ def _make(y, mo, d, h, mi, s, tz) -> datetime | None:
         return None
 
 
-def fast_parse(raw: str, fetched_at: datetime | None, tz) -> datetime | None:
-    """The compiled-regex path. Returns an aware datetime or None when the format is not one of ours."""
+def fast_parse(raw: str, fetched_at: datetime | None, tz, month_first: bool = False) -> datetime | None:
+    """The compiled-regex path. Returns an aware datetime or None when the format is not one of ours.
+    ``month_first``: ``03/05/2024`` is 5 March (an American page; a first number over 12 is a day)."""
     text = raw.strip()
     m = _ISO.search(text)
     if m:
@@ -114,6 +117,8 @@ def fast_parse(raw: str, fetched_at: datetime | None, tz) -> datetime | None:
     m = _DMY.search(text) or _DMY2.search(text)
     if m:
         d, mo, y = m.groups()
+        if month_first and m.re is _DMY and int(d) <= 12:
+            d, mo = mo, d
         if len(y) == 2:
             y = "20" + y
         rest = text[: m.start()] + " " + text[m.end():]
@@ -177,11 +182,12 @@ def _trim(raw: str) -> str:
     return " ".join(text.replace(",", " ").split())
 
 
-def _slow_parse(raw: str, fetched_at: datetime | None, tz_name: str, language: str | None = None) -> datetime | None:
+def _slow_parse(raw: str, fetched_at: datetime | None, tz_name: str, language: str | None = None,
+                month_first: bool = False) -> datetime | None:
     import dateparser  # imported on first use: the fast path covers almost every page
 
     settings = {
-        "DATE_ORDER": "DMY", "PREFER_DAY_OF_MONTH": "first", "RETURN_AS_TIMEZONE_AWARE": True,
+        "DATE_ORDER": "MDY" if month_first else "DMY", "PREFER_DAY_OF_MONTH": "first", "RETURN_AS_TIMEZONE_AWARE": True,
         "TIMEZONE": tz_name, "PREFER_DATES_FROM": "past",  # no TO_TIMEZONE: the stated offset is kept
     }
     if fetched_at is not None:
@@ -206,19 +212,21 @@ def precision_of(raw: str) -> str:
 
 
 def parse_stated(raw: str | None, fetched_at: datetime | None = None, tz: str | None = None,
-                 language: str | None = None) -> tuple[datetime | None, str | None, str | None]:
+                 language: str | None = None, month_first: bool = False,
+                 ) -> tuple[datetime | None, str | None, str | None]:
     """``(datetime, precision, None)`` or ``(None, None, reason)``.
 
     The datetime is aware and in the offset the string states, or in the source's zone
-    ``tz`` when it states none, so its ``date()`` is the day the page printed.
+    ``tz`` when it states none, so its ``date()`` is the day the page printed. Numeric dates
+    are read day first unless ``month_first`` (:func:`month_first`).
     """
     if raw is None or not str(raw).strip():
         return None, None, "empty"
     raw = nfc(str(raw))  # the page is not composed as a whole (pipelines/decode.py): its date words are here
     zone = _zone(tz)
-    dt = fast_parse(raw, fetched_at, zone)
+    dt = fast_parse(raw, fetched_at, zone, month_first)
     if dt is None:
-        dt = _slow_parse(raw, fetched_at, tz or DEFAULT_TZ, language)
+        dt = _slow_parse(raw, fetched_at, tz or DEFAULT_TZ, language, month_first)
     if dt is None:
         return None, None, f"unparsed: {raw[:80]!r}"
     if dt.tzinfo is None:
@@ -270,10 +278,15 @@ _LANG_TZ = {
 }
 
 
-def guess_timezone(url: str | None, language: str | None = None) -> str:
-    """A time zone for a page that has no source declaration (see ``_TLD_TZ`` / ``_LANG_TZ``)."""
+def _tld(url: str | None) -> str:
     host = (re.sub(r"^[a-z]+://([^/:]+).*$", r"\1", (url or "").lower()))
-    tld = host.rsplit(".", 1)[-1] if "." in host else ""
+    return host.rsplit(".", 1)[-1] if "." in host else ""
+
+
+def guess_timezone(url: str | None, language: str | None = None) -> str:
+    """A time zone for a page that has no source declaration (see ``_TLD_TZ`` / ``_LANG_TZ``);
+    ``language`` is the page's tag, region included where it gives one (``en-GB``)."""
+    tld = _tld(url)
     if tld in _TLD_TZ:
         return _TLD_TZ[tld]
     if language:
@@ -285,6 +298,18 @@ def guess_timezone(url: str | None, language: str | None = None) -> str:
     return DEFAULT_TZ
 
 
+
+
+def month_first(url: str | None, language: str | None = None) -> bool:
+    """Whether a page with no source declaration writes numeric dates month first (``03/05/2024``
+    is 5 March): an American page. The same evidence as :func:`guess_timezone`'s, in its order:
+    a country-code domain decides (only ``.us`` is month-first), else the page's language tag
+    (``en-US``, or ``en`` alone, which that function also places in New York). Anything else, no
+    tag included, is read day first, as Vietnamese and most of the world write dates."""
+    tld = _tld(url)
+    if tld in _TLD_TZ:
+        return tld == "us"
+    return (language or "").strip().lower().replace("_", "-") in ("en", "en-us")
 
 
 def _languages(language: str | None) -> list[str]:
@@ -334,7 +359,7 @@ def contradiction(dt: datetime, evidence: dict) -> str | None:
 
 
 def choose_date(candidates, fetched_at: datetime | None, tz: str | None, language: str | None = None,
-                evidence: dict | None = None):
+                evidence: dict | None = None, month_first: bool = False):
     """Pick the publication date among ``[(raw, label), ...]`` (in precedence order).
 
     The first candidate that parses, lies in bounds and (for the loose-text layers,
@@ -345,7 +370,7 @@ def choose_date(candidates, fetched_at: datetime | None, tz: str | None, languag
     problems: list[str] = []
     chosen = None
     for raw, label in candidates:
-        dt, precision, why = parse_stated(raw, fetched_at, tz, language)
+        dt, precision, why = parse_stated(raw, fetched_at, tz, language, month_first)
         if dt is None:
             problems.append(f"{label}: {why}")
             continue
@@ -374,7 +399,8 @@ def resolve_dates(item: dict, tz: str | None = None) -> dict:
     """``published_at``, ``published_at_offset``, ``published_at_precision``, ``published_date``,
     ``modified_at`` and ``date_problems`` (field -> reason) for an extracted item.
 
-    ``tz``: the source's zone; None guesses it from the URL and page language.
+    ``tz``: the source's zone; None guesses it, and whether numeric dates are month first, from
+    the URL and the page's language tag (``locale``, region included; else ``language``).
     ``published_at`` and ``modified_at`` are UTC; ``published_at_offset`` (minutes east of UTC)
     is the offset the page stated, or the source's zone's at that instant when it stated none;
     ``published_date`` is the publication day in that offset (a date-only value keeps its day).
@@ -384,15 +410,17 @@ def resolve_dates(item: dict, tz: str | None = None) -> dict:
     hints = item.get("hints") or {}
     language = item.get("language")
     url = item.get("response_url") or item.get("url")
+    american = False
     if tz is None:
-        tz = guess_timezone(url, language)
+        tag = item.get("locale") or language
+        tz, american = guess_timezone(url, tag), month_first(url, tag)
     out: dict = {"published_at": None, "published_at_offset": None, "published_at_precision": None,
                  "published_date": None, "modified_at": None, "date_problems": {}}
 
     modified = [(item["modified_at_raw"], "page")] if item.get("modified_at_raw") else []
     if hints.get("modified_raw") and hints["modified_raw"] != item.get("modified_at_raw"):
         modified.append((hints["modified_raw"], "feed"))
-    mdt, _, _, mproblems, _ = choose_date(modified, fetched_at, tz, language)
+    mdt, _, _, mproblems, _ = choose_date(modified, fetched_at, tz, language, month_first=american)
 
     candidates = [tuple(c) for c in item.get("published_candidates") or ()]
     if not candidates and item.get("published_at_raw"):
@@ -402,8 +430,8 @@ def resolve_dates(item: dict, tz: str | None = None) -> dict:
     evidence = {"modified": mdt}
     evidence["url_day"], evidence["url_month"] = url_day(url)
     if hints.get("published_raw"):
-        evidence["feed"] = parse_stated(hints["published_raw"], fetched_at, tz, language)[0]
-    dt, raw, label, problems, precision = choose_date(candidates, fetched_at, tz, language, evidence)
+        evidence["feed"] = parse_stated(hints["published_raw"], fetched_at, tz, language, american)[0]
+    dt, raw, label, problems, precision = choose_date(candidates, fetched_at, tz, language, evidence, american)
     if dt is not None:
         out.update(published_at=dt.astimezone(timezone.utc), published_at_offset=_offset_minutes(dt),
                    published_at_precision=precision, published_date=dt.date())

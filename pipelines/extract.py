@@ -114,6 +114,12 @@ def _language(value: str | None, default: str | None) -> str | None:
     return default
 
 
+def _locale(value: str | None) -> str | None:
+    """The page's language tag with its region (``en_US`` -> ``en-us``), for pipelines.dates."""
+    tag = (value or "").strip().lower().replace("_", "-")
+    return tag if re.fullmatch(r"[a-z]{2,3}(?:-[a-z0-9]{2,8})*", tag) else None
+
+
 def generic_choice(names: tuple[str, ...], make: dict, voters: tuple[str, ...] = VOTERS,
                    confirmers: tuple[str, ...] = CONFIRMERS) -> tuple[str, str | None]:
     """``(label, text)`` of the generic path's body among the candidates ``names`` (made by ``make``).
@@ -241,6 +247,7 @@ def extract_fields(html: str, url: str | None = None, source=None, hints: dict |
     if out["canonical_url"]:
         out["canonical_url"] = out["canonical_url"].split("#", 1)[0]
     out["language"] = language
+    out["locale"] = _locale(lang_value)  # region included: the zone and date order of a page without a source
     if out["language"]:
         sources["language"] = meta["language"][1] if lang_value else "rules"
     out["field_sources"] = sources

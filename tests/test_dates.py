@@ -135,6 +135,53 @@ def test_resolve_without_source_guesses_zone_from_tld():
     assert resolve_dates(item)["published_at"] == utc(2023, 4, 28, 16, 11, 1)
 
 
+@pytest.mark.parametrize("url, tag, expected", [
+    ("https://www.example.com/a", "en-US", True), ("https://www.example.com/a", "en", True),
+    ("https://www.example.com/a", "en_us", True), ("https://news.example.us/a", None, True),
+    ("https://www.example.com/a", "en-GB", False), ("https://www.example.co.uk/a", "en", False),
+    ("https://www.example.com.au/a", "en-US", False), ("https://www.example.com/a", "de", False),
+    ("https://www.example.com/a", None, False), ("https://vnexpress.net/a.html", "vi", False),
+])
+def test_month_first_only_for_an_american_page(url, tag, expected):
+    from pipelines.dates import month_first
+
+    assert month_first(url, tag) is expected
+
+
+@pytest.mark.parametrize("tag, published, offset", [
+    ("en-us", utc(2024, 3, 5, 15, 15), -300),     # 5 March, 10:15 in New York
+    ("en-gb", utc(2024, 5, 3, 9, 15), 60),        # 3 May, 10:15 in London (summer time)
+    ("de", utc(2024, 5, 3, 8, 15), 120),          # 3 May, 10:15 in Berlin
+])
+def test_a_numeric_date_without_a_source_is_read_as_the_page_writes_it(tag, published, offset):
+    item = {"url": "https://www.example.com/news/a-123", "language": tag[:2], "locale": tag, "fetched_at": FETCHED,
+            "hints": {}, "field_sources": {}, "published_candidates": [["Published 03/05/2024 10:15 AM", "generic"]]}
+    out = resolve_dates(item)
+    assert (out["published_at"], out["published_at_offset"]) == (published, offset)
+    # a first number over 12 is a day whatever the page's order
+    item["published_candidates"] = [["25/03/2024", "generic"]]
+    assert resolve_dates(item)["published_date"] == date(2024, 3, 25)
+
+
+def test_a_declared_source_reads_day_first_whatever_the_page_language():
+    item = {"url": "https://www.example.com/news/a-123", "language": "en", "locale": "en-us", "fetched_at": FETCHED,
+            "hints": {}, "field_sources": {}, "published_candidates": [["03/05/2024 10:15", "rules"]]}
+    assert resolve_dates(item, "Asia/Ho_Chi_Minh")["published_date"] == date(2024, 5, 3)
+
+
+def test_extraction_keeps_the_region_of_the_language_tag_for_dates():
+    from pipelines.extract import extract_fields
+
+    page = ('<html lang="en-GB"><head><title>Budget</title></head><body><h1>Budget day</h1>'
+            '<p class="date">Published 03/05/2024 10:15</p>' + "<p>Ministers set out a budget, with taxes, "
+            "spending and borrowing for the year ahead, and more.</p>" * 4 + "</body></html>")
+    f = extract_fields(page, "https://www.example.com/news/budget", None)
+    assert (f["language"], f["locale"]) == ("en", "en-gb")
+    f.update(url="https://www.example.com/news/budget", fetched_at=FETCHED, hints={})
+    out = resolve_dates(f)
+    assert out["published_date"] == date(2024, 5, 3) and out["published_at_offset"] == 60
+
+
 def _resolve(candidates, url="https://www.example.de/a", tz="Europe/Berlin", **extra):
     item = {"url": url, "fetched_at": FETCHED, "hints": extra.pop("hints", {}), "field_sources": {},
             "published_candidates": [list(c) for c in candidates], **extra}
