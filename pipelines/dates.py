@@ -188,7 +188,8 @@ def _slow_parse(raw: str, fetched_at: datetime | None, tz_name: str, language: s
 
     settings = {
         "DATE_ORDER": "MDY" if month_first else "DMY", "PREFER_DAY_OF_MONTH": "first",
-        "RETURN_AS_TIMEZONE_AWARE": True, "TIMEZONE": tz_name, "PREFER_DATES_FROM": "past",  # no TO_TIMEZONE: the stated offset is kept
+        "RETURN_AS_TIMEZONE_AWARE": True, "TIMEZONE": tz_name,
+        "PREFER_DATES_FROM": "past",  # no TO_TIMEZONE: the stated offset is kept
     }
     if fetched_at is not None:
         settings["RELATIVE_BASE"] = fetched_at.astimezone(_zone(tz_name)).replace(tzinfo=None)
