@@ -59,15 +59,10 @@ def real_pages(folder: Path) -> list[dict]:
     from storage.urls import on_domains
 
     if (folder / "pairs.jsonl").exists():
-        import gzip
+        from benchmarks.eval import load_fundus  # make eval's reader of the same pages
 
-        out = []
-        for line in (folder / "pairs.jsonl").read_text(encoding="utf-8").splitlines():
-            rec = json.loads(line)
-            out.append({"url": rec["url"], "response_url": rec["url"], "source": "",
-                        "raw_body": gzip.decompress((folder / rec["html"]).read_bytes()),
-                        "content_type": "text/html", "hints": {}})
-        return out
+        return [{"url": c.url, "response_url": c.url, "source": "", "raw_body": c.raw,
+                 "content_type": "text/html", "hints": {}} for c in load_fundus(folder.parent, None)]
     sources = [get_source(n) for n in source_names() if not n.startswith("demo_")]
     out = []
     for line in (folder / "articles.jsonl").read_text(encoding="utf-8").splitlines():
