@@ -7,7 +7,7 @@ regexes handles what Vietnamese news pages and feeds actually print
 ``2 giờ trước``, ``hôm qua``, RFC-822 from feeds); only what it cannot read goes
 to dateparser (languages vi/en, day-first, relative to ``fetched_at``).
 Numeric dates are day-first, except on an American page without a declared
-source (:func:`month_first`). A string without a stated zone is local
+source (:func:`writes_month_first`). A string without a stated zone is local
 time of the source (``Asia/Ho_Chi_Minh`` by default). The result must lie in
 [1990-01-01, fetched_at + 1 hour]; otherwise it is None and the reason is
 returned.
@@ -219,7 +219,7 @@ def parse_stated(raw: str | None, fetched_at: datetime | None = None, tz: str | 
 
     The datetime is aware and in the offset the string states, or in the source's zone
     ``tz`` when it states none, so its ``date()`` is the day the page printed. Numeric dates
-    are read day first unless ``month_first`` (:func:`month_first`).
+    are read day first unless ``month_first`` (:func:`writes_month_first`).
     """
     if raw is None or not str(raw).strip():
         return None, None, "empty"
@@ -284,24 +284,22 @@ def _tld(url: str | None) -> str:
     return host.rsplit(".", 1)[-1] if "." in host else ""
 
 
+def _tag(language: str | None) -> str:
+    """A language tag as the tables here spell it: ``en_US`` -> ``en-us``."""
+    return (language or "").strip().lower().replace("_", "-")
+
+
 def guess_timezone(url: str | None, language: str | None = None) -> str:
     """A time zone for a page that has no source declaration (see ``_TLD_TZ`` / ``_LANG_TZ``);
     ``language`` is the page's tag, region included where it gives one (``en-GB``)."""
     tld = _tld(url)
     if tld in _TLD_TZ:
         return _TLD_TZ[tld]
-    if language:
-        code = language.strip().lower().replace("_", "-")
-        if code in _LANG_TZ:
-            return _LANG_TZ[code]
-        if code.split("-")[0] in _LANG_TZ:
-            return _LANG_TZ[code.split("-")[0]]
-    return DEFAULT_TZ
+    code = _tag(language)
+    return _LANG_TZ.get(code) or _LANG_TZ.get(code.split("-")[0]) or DEFAULT_TZ
 
 
-
-
-def month_first(url: str | None, language: str | None = None) -> bool:
+def writes_month_first(url: str | None, language: str | None = None) -> bool:
     """Whether a page with no source declaration writes numeric dates month first (``03/05/2024``
     is 5 March): an American page. The same evidence as :func:`guess_timezone`'s, in its order:
     a country-code domain decides (only ``.us`` is month-first), else the page's language tag
@@ -310,7 +308,7 @@ def month_first(url: str | None, language: str | None = None) -> bool:
     tld = _tld(url)
     if tld in _TLD_TZ:
         return tld == "us"
-    return (language or "").strip().lower().replace("_", "-") in ("en", "en-us")
+    return _tag(language) in ("en", "en-us")
 
 
 def _languages(language: str | None) -> list[str]:
@@ -414,7 +412,7 @@ def resolve_dates(item: dict, tz: str | None = None) -> dict:
     american = False
     if tz is None:
         tag = item.get("locale") or language
-        tz, american = guess_timezone(url, tag), month_first(url, tag)
+        tz, american = guess_timezone(url, tag), writes_month_first(url, tag)
     out: dict = {"published_at": None, "published_at_offset": None, "published_at_precision": None,
                  "published_date": None, "modified_at": None, "date_problems": {}}
 

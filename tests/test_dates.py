@@ -143,9 +143,9 @@ def test_resolve_without_source_guesses_zone_from_tld():
     ("https://www.example.com/a", None, False), ("https://vnexpress.net/a.html", "vi", False),
 ])
 def test_month_first_only_for_an_american_page(url, tag, expected):
-    from pipelines.dates import month_first
+    from pipelines.dates import writes_month_first
 
-    assert month_first(url, tag) is expected
+    assert writes_month_first(url, tag) is expected
 
 
 @pytest.mark.parametrize("tag, published, offset", [
