@@ -136,17 +136,17 @@ def generic_choice(names: tuple[str, ...], make: dict, voters: tuple[str, ...] =
         return names[0], texts[names[0]]
     for name in names[1:]:
         texts[name] = make[name]()
-    present = [name for name in names if texts[name]]
-    if len(present) == 2 and overlap(texts[present[0]], texts[present[1]]) < AGREE:
+    present = {name: texts[name] for name in names if texts[name]}
+    if not present:
+        return names[0], None
+    if len(present) == 2 and overlap(*present.values()) < AGREE:
         for voter in voters:
             said = make[voter]()
             if said:
-                texts[voter] = said
+                present[voter] = said
                 break
-    if not present:
-        return names[0], None
-    label, _ = agreement({name: texts[name] for name in texts if texts[name]})
-    return label, texts[label]
+    label, _ = agreement(present)
+    return label, present[label]
 
 
 def extract_fields(html: str, url: str | None = None, source=None, hints: dict | None = None, tree=None, *,
