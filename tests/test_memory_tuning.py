@@ -53,3 +53,26 @@ def test_zero_leaves_pythons_collector_alone():
     assert r["first"] == r["again"] == [] and r["after"] == r["before"] == [700, 10, 10]
     assert r["frozen"] == r["refrozen"] == r["freeze_count"] == 0
     assert r["collected"] >= 2
+
+
+def test_a_crawl_process_runs_with_the_collector_tuned(tmp_path, demo_server):
+    """The settings reach a real crawl: `scrapy crawl` of a demo source, its process watched by
+    benchmarks/gcprobe (which records the thresholds and frozen objects when the process exits)."""
+    from tests._ops import FAST, scrapy
+
+    seen = {}
+    for name, extra in (("tuned", []), ("default", ["-s", "GC_THRESHOLD=0"])):
+        probe = tmp_path / name
+        probe.mkdir()
+        done = scrapy("crawl", "demo_kinhte", *FAST, *extra, archive=tmp_path / f"archive-{name}",
+                      base_url=demo_server.base_url, PYTHONPATH=str(ROOT / "benchmarks" / "gcprobe"),
+                      GCPROBE_DIR=str(probe))
+        assert done.returncode == 0, done.stderr[-2000:]
+        (line,) = [p.read_text() for p in probe.glob("gc-*.txt")]
+        fields = dict(f.split("=", 1) for f in line.split() if "=" in f)
+        seen[name] = ([int(x) for x in fields["threshold"].split(",")], int(fields["frozen"]),
+                      [int(x) for x in fields["passes"].split(",")])
+    assert seen["tuned"][0] == [10000, 10, 10] and seen["tuned"][1] > 10_000
+    assert seen["default"][0] == [700, 10, 10] and seen["default"][1] == 0
+    # fewer young passes for the same crawl (a demo crawl is short: most of its passes are the imports')
+    assert seen["tuned"][2][0] < seen["default"][2][0]

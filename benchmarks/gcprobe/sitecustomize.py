@@ -5,8 +5,8 @@
 A diagnostic, not part of make bench (docs/BENCHMARKS.md, "The collector"): each process (the
 parent of ``crawlall --processes`` and its parts alike, since they inherit the environment)
 times the collector's passes with ``gc.callbacks`` and writes, when it exits, one line to
-``$GCPROBE_DIR/gc-<pid>.txt``: the collector's CPU seconds, the passes per generation, the
-process's own CPU seconds and its arguments.
+``$GCPROBE_DIR/gc-<pid>.txt``: the collector's CPU seconds, the passes per generation, its
+thresholds and frozen objects at that moment, the process's own CPU seconds and its arguments.
 """
 
 import atexit
@@ -27,11 +27,16 @@ def _callback(phase, info):
         _spent["passes"][info["generation"]] += 1
 
 
+def _compact(values) -> str:
+    return ",".join(str(v) for v in values)  # no spaces: the line splits into name=value fields
+
+
 def _write():
     folder = os.environ.get("GCPROBE_DIR", ".")
     with open(os.path.join(folder, f"gc-{os.getpid()}.txt"), "w", encoding="utf-8") as out:
-        out.write(f"gc_cpu_s={_spent['s']:.3f} passes={_spent['passes']} cpu_s={time.process_time():.2f} "
-                  f"argv={' '.join(sys.argv[1:4])}\n")
+        out.write(f"gc_cpu_s={_spent['s']:.3f} passes={_compact(_spent['passes'])} "
+                  f"threshold={_compact(gc.get_threshold())} "
+                  f"frozen={gc.get_freeze_count()} cpu_s={time.process_time():.2f} argv={' '.join(sys.argv[1:4])}\n")
 
 
 gc.callbacks.append(_callback)
