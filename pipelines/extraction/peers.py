@@ -51,16 +51,16 @@ def html_tree(html: str):
         return None
 
 
-def trafilatura_text(htree, url: str | None = None, fast: bool = True) -> str | None:
-    """trafilatura's main text of the page, paragraphs separated by a blank line (``fast``: without
-    trafilatura's internal fallback extractors)."""
+def trafilatura_text(htree, url: str | None = None) -> str | None:
+    """trafilatura's main text of the page, paragraphs separated by a blank line; ``fast``: without
+    trafilatura's internal fallback extractors (jusText votes apart)."""
     if htree is None:
         return None
     import trafilatura
 
     try:
         doc = trafilatura.bare_extraction(htree, url=url, include_comments=False, with_metadata=False,
-                                          include_tables=True, fast=fast)
+                                          include_tables=True, fast=True)
     except Exception:  # noqa: BLE001 - a library failing on one page is a missing candidate, not a crash
         logger.debug("trafilatura failed on %s", url, exc_info=True)
         return None
