@@ -264,3 +264,52 @@ def test_jusText_abstains_on_a_page_of_too_many_paragraphs():
     text = peers.justext_text(page(n), "vi")
     assert text is not None and text.count("\n\n") == n - 1 and f"{n - 1}. Kim" in text and "Tin khác" not in text
     assert peers.justext_text(page(2 * n + 1), "vi") is None
+
+
+def test_whitespace_normalised_as_jusText_does():
+    """The voter's whitespace rule, two passes in C instead of a callback per run: the same string as
+    jusText's on every mix of spaces, breaks and other Unicode whitespace up to length 6."""
+    from itertools import product
+
+    from justext.utils import normalize_whitespace
+
+    from pipelines.extraction.peers import _normalize_whitespace
+
+    alphabet = ["a", " ", "\t", "\n", "\r", "\x0b", "\u2028", "\x85", "\xa0", "\u3000"]
+    checked = 0
+    for n in range(7):
+        for chars in product(alphabet, repeat=n):
+            s = "".join(chars)
+            assert _normalize_whitespace(s) == normalize_whitespace(s), repr(s)
+            checked += 1
+    assert checked == sum(len(alphabet) ** n for n in range(7))
+
+
+def test_jusText_voter_returns_what_stock_jusText_returns_on_real_pages():
+    """The cheaper paragraph maker changes no paragraph: on every multilingual real page of
+    ../shared/data (and the demo portal's table layout) the voter's text equals the text of jusText's
+    own ParagraphMaker, every other page with a stop-word list."""
+    import unicodedata
+
+    from justext.core import ParagraphMaker
+
+    from benchmarks.eval import load_fundus
+    from crawler.demo.world import build_world
+    from pipelines.extraction import peers
+    from tests.shared import shared_data
+
+    pages = [(c.raw.decode("utf-8", "replace"), "en") for c in
+             load_fundus(shared_data("fundus-pages", "pairs.jsonl").parents[1], None)]
+    world = build_world(60)
+    pages += [(unicodedata.normalize("NFC", world.render(a.path, "http://127.0.0.1:9").body.decode("utf-8")), "vi")
+              for a in world.articles if a.kind == "article" and a.charset == "utf-8"][:30]
+    assert len(pages) > 250
+    texts = 0
+    for i, (html, language) in enumerate(pages):
+        tree = peers.html_tree(html)
+        lang = language if i % 2 else None  # every other page without a stop-word list
+        ours = peers.justext_text(tree, lang)
+        assert ours == peers.justext_text(tree, lang, maker=ParagraphMaker)
+        texts += bool(ours)
+    assert texts > 150  # the comparison compared texts, not Nones
+

@@ -20,6 +20,7 @@ copy the tree before pruning it, jusText's cleaner works on a copy.
 from __future__ import annotations
 
 import logging
+import re
 from datetime import datetime
 from functools import lru_cache
 
@@ -85,18 +86,79 @@ def _stoplist(language: str | None) -> frozenset:
 JUSTEXT_MAX_PARAGRAPHS = 2000
 
 
-def justext_text(htree, language: str | None = None) -> str | None:
+_SPACES = re.compile(r"[^\S\r\n]+")
+_NEWLINE_RUN = re.compile(r" ?[\r\n][ \r\n]*")
+
+
+def _normalize_whitespace(text: str) -> str:
+    """``justext.utils.normalize_whitespace`` without its Python callback per whitespace run (same
+    result: a run holding a line break becomes one ``\\n``, any other run one space). Two passes in C:
+    every run of non-break spaces becomes one space, then a run of spaces and breaks one ``\\n``."""
+    text = _SPACES.sub(" ", text)
+    if "\n" in text or "\r" in text:
+        text = _NEWLINE_RUN.sub("\n", text)
+    return text
+
+
+@lru_cache(maxsize=1)
+def _paragraph_maker():
+    """jusText's ``ParagraphMaker`` with the same paragraphs, made cheaper: a jusText paragraph works out
+    its DOM path and XPath when it is opened (most are dropped empty) and its normalised text each time
+    it is read (five times per paragraph when classified). Here the path is a copy of the open elements,
+    spelled out only when asked, and the text is normalised once. ``justext_text`` returns what stock
+    jusText returns (tests/test_extraction_peers.py compares them page by page)."""
+    from justext.core import ParagraphMaker
+    from justext.paragraph import Paragraph
+
+    class _Paragraph(Paragraph):
+        def __init__(self, path):  # noqa: D401 - Paragraph.__init__'s fields, the path kept unspelled
+            self._path = list(path._elements)  # (tag, order, children): tag and order never change
+            self._text = None
+            self.text_nodes = []
+            self.chars_count_in_links = 0
+            self.tags_count = 0
+            self.class_type = ""
+
+        @property
+        def dom_path(self):
+            return ".".join(e[0] for e in self._path)
+
+        @property
+        def xpath(self):
+            return "/" + "/".join("%s[%d]" % e[:2] for e in self._path)
+
+        @property
+        def text(self):
+            if self._text is None:
+                self._text = _normalize_whitespace("".join(self.text_nodes).strip())
+            return self._text
+
+        def append_text(self, text):
+            text = _normalize_whitespace(text)
+            self.text_nodes.append(text)
+            self._text = None
+            return text
+
+    class _ParagraphMaker(ParagraphMaker):
+        def _start_new_pragraph(self):  # (sic) jusText's name
+            if self.paragraph and self.paragraph.contains_text():
+                self.paragraphs.append(self.paragraph)
+            self.paragraph = _Paragraph(self.path)
+
+    return _ParagraphMaker
+
+
+def justext_text(htree, language: str | None = None, maker=None) -> str | None:
     """jusText's good paragraphs (its defaults; without a stop-word list, its language-independent mode).
-    None for a page of more than :data:`JUSTEXT_MAX_PARAGRAPHS` paragraphs."""
+    None for a page of more than :data:`JUSTEXT_MAX_PARAGRAPHS` paragraphs. ``maker``: the paragraph
+    maker (default: :func:`_paragraph_maker`'s; the tests pass jusText's own)."""
     if htree is None:
         return None
-    from justext.core import (
-        ParagraphMaker, classify_paragraphs, preprocessor, revise_paragraph_classification,
-    )
+    from justext.core import classify_paragraphs, preprocessor, revise_paragraph_classification
 
     stoplist = _stoplist(language)
     try:
-        paragraphs = ParagraphMaker.make_paragraphs(preprocessor(htree))  # the cleaner works on a copy
+        paragraphs = (maker or _paragraph_maker()).make_paragraphs(preprocessor(htree))  # the cleaner copies
         if len(paragraphs) > JUSTEXT_MAX_PARAGRAPHS:
             logger.debug("jusText not asked: %d paragraphs", len(paragraphs))
             return None
