@@ -313,3 +313,22 @@ def test_jusText_voter_returns_what_stock_jusText_returns_on_real_pages():
         texts += bool(ours)
     assert texts > 150  # the comparison compared texts, not Nones
 
+
+def test_class_words_are_matched_whatever_their_case():
+    """The furniture and content class words are written in lower case and matched against lower-cased
+    class and id values: 'Related-Articles', 'SIDEBAR' and 'ArticleBody' read as their lower-case forms."""
+    import re
+
+    from pipelines.extraction.generic import _NEGATIVE, _POSITIVE, _furniture_marks, _marks
+    from pipelines.extraction.tree import parse_html
+
+    for pattern in (_NEGATIVE, _POSITIVE):
+        letters = re.sub(r"\\[a-zA-Z]", "", pattern.pattern)
+        assert letters == letters.lower() and not pattern.flags & re.IGNORECASE
+    tree = parse_html('<html><body><div class="Related-Articles" id="X"></div><div class="SIDEBAR ArticleBody">'
+                      '</div><div class="lg:Share-Box"></div></body></html>')
+    marks = [_marks(el) for el in tree.iter("div")]
+    assert marks == ["related-articles x", "sidebar articlebody", "share-box"]
+    assert [_furniture_marks(m) for m in marks] == [True, False, True]  # the content word wins
+    out = run(f'<div class="ARTICLE-BODY">{paras(3)}</div><div class="Related-Stories">{paras(1, "Khác: " + P)}</div>')
+    assert len(out) == 3 and not any("Khác" in p for p in out)

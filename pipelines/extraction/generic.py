@@ -43,14 +43,15 @@ _NEGATIVE = re.compile(
     r"infobox|info-?box|factbox|toggle|accordion|expand|collaps|timestamp|dateline|"
     r"more-?from|more-?on|you-?may|also-?like|next-?article|prev-?article|article-?footer|"
     r"gallery|slideshow|carousel|lightbox|picbox|image-?box|photo|media-?credit",
-    re.I,
 )
 _POSITIVE = re.compile(
     r"article-?body|articlebody|article__body|article-?content|article-?text|story-?body|story-?content|"
     r"entry-?content|post-?content|post-?body|main-?content|body-?text|text-?body|content-?body|"
     r"detail-?content|fck_detail|news-?content|rich-?text|paragraph|\bprose\b",
-    re.I,
 )
+# Both are written in lower case and read lower-cased marks (_marks): the same answers on the 51,408
+# distinct class strings of ../shared/data's pages as re.IGNORECASE, four times faster (Python's re
+# tries each alternative of a long case-insensitive alternation at every position without a prefilter)
 # Furniture comes in containers: links, list items, images and inline tags are not looked at one by one.
 MARKED_TAGS = ("div", "section", "ul", "ol", "header", "table", "p", "figure", "dl", "span", "article", "details")
 TEXT_BLOCK_TAGS = ("p", "pre", "blockquote", "h2", "h3", "h4", "h5", "li", "dd", "td", "figcaption", "div")
@@ -74,8 +75,8 @@ MIN_BLOCK = 25
 
 
 def _marks(el) -> str:
-    """Class and id, with utility-class variants dropped ('print:max-w-full' -> 'max-w-full')."""
-    marks = " ".join(filter(None, (el.get("class"), el.get("id"))))
+    """Class and id in lower case, with utility-class variants dropped ('print:max-w-full' -> 'max-w-full')."""
+    marks = " ".join(filter(None, (el.get("class"), el.get("id")))).lower()
     if ":" in marks:
         marks = " ".join(token.rsplit(":", 1)[-1] for token in marks.split())
     return marks
