@@ -106,12 +106,12 @@ def _paragraph_maker():
     its DOM path and XPath when it is opened (most are dropped empty) and its normalised text each time
     it is read (five times per paragraph when classified). Here the path is a copy of the open elements,
     spelled out only when asked, and the text is normalised once. ``justext_text`` returns what stock
-    jusText returns (tests/test_extraction_peers.py compares them page by page)."""
+    jusText returns (tests/test_extraction_generic.py compares them page by page)."""
     from justext.core import ParagraphMaker
     from justext.paragraph import Paragraph
 
     class _Paragraph(Paragraph):
-        def __init__(self, path):  # noqa: D401 - Paragraph.__init__'s fields, the path kept unspelled
+        def __init__(self, path):  # Paragraph.__init__'s fields, the path kept unspelled
             self._path = list(path._elements)  # (tag, order, children): tag and order never change
             self._text = None
             self.text_nodes = []
