@@ -287,7 +287,7 @@ def test_whitespace_normalised_as_jusText_does():
 
 def test_jusText_voter_returns_what_stock_jusText_returns_on_real_pages():
     """The cheaper paragraph maker changes no paragraph: on every multilingual real page of
-    ../shared/data (and the demo portal's table layout) the voter's text equals the text of jusText's
+    ../shared/data (and 30 pages of the demo sites) the voter's text equals the text of jusText's
     own ParagraphMaker, every other page with a stop-word list."""
     import unicodedata
 
