@@ -284,8 +284,9 @@ def _tld(url: str | None) -> str:
     return host.rsplit(".", 1)[-1] if "." in host else ""
 
 
-def _tag(language: str | None) -> str:
-    """A language tag as the tables here spell it: ``en_US`` -> ``en-us``."""
+def language_tag(language: str | None) -> str:
+    """A language tag as the tables here spell it: ``en_US`` -> ``en-us`` (pipelines.extract keeps it
+    on the item as ``locale``)."""
     return (language or "").strip().lower().replace("_", "-")
 
 
@@ -295,7 +296,7 @@ def guess_timezone(url: str | None, language: str | None = None) -> str:
     tld = _tld(url)
     if tld in _TLD_TZ:
         return _TLD_TZ[tld]
-    code = _tag(language)
+    code = language_tag(language)
     return _LANG_TZ.get(code) or _LANG_TZ.get(code.split("-")[0]) or DEFAULT_TZ
 
 
@@ -308,7 +309,7 @@ def writes_month_first(url: str | None, language: str | None = None) -> bool:
     tld = _tld(url)
     if tld in _TLD_TZ:
         return tld == "us"
-    return _tag(language) in ("en", "en-us")
+    return language_tag(language) in ("en", "en-us")
 
 
 def _languages(language: str | None) -> list[str]:

@@ -115,8 +115,11 @@ def _language(value: str | None, default: str | None) -> str | None:
 
 
 def _locale(value: str | None) -> str | None:
-    """The page's language tag with its region (``en_US`` -> ``en-us``), for pipelines.dates."""
-    tag = (value or "").strip().lower().replace("_", "-")
+    """The page's language tag with its region (``en_US`` -> ``en-us``), spelled as pipelines.dates
+    reads it; None for anything that is not one tag."""
+    from pipelines.dates import language_tag  # local, as in _layout_date
+
+    tag = language_tag(value)
     return tag if re.fullmatch(r"[a-z]{2,3}(?:-[a-z0-9]{2,8})*", tag) else None
 
 
