@@ -36,7 +36,11 @@ The archive's persistent index of them is :mod:`pipelines.neardup_index`; the cr
 from __future__ import annotations
 
 import hashlib
+import importlib
+import importlib.util
 import re
+import sys
+import threading
 import unicodedata
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
@@ -202,18 +206,42 @@ class Signature:
 
 
 _TEMPLATES: dict[tuple[int, int], MinHash] = {}
+_LOADING = threading.Lock()
+
+
+def minhash_class() -> type[MinHash]:
+    """datasketch's ``MinHash``, loaded without the rest of the package on first use.
+
+    The package's ``__init__`` imports every class it offers, and with ``MinHashLSH`` scipy: about
+    60 MB and 0.9 s a process, for classes this stage never uses. Its ``minhash`` module (with the
+    ``hashfunc`` module it imports) is loaded under its own name below a package module whose
+    ``__init__`` is not run; that shell leaves ``sys.modules`` at once, so an ``import datasketch``
+    later in the process runs the package as usual and finds the same ``MinHash`` class. A process
+    that imported the package already gets its class.
+    """
+    package = sys.modules.get("datasketch")
+    if package is not None and hasattr(package, "MinHash"):
+        return package.MinHash
+    with _LOADING:
+        loaded = sys.modules.get("datasketch.minhash")
+        if loaded is None:
+            shell = importlib.util.module_from_spec(importlib.util.find_spec("datasketch"))
+            sys.modules["datasketch"] = shell
+            try:
+                loaded = importlib.import_module("datasketch.minhash")
+            finally:
+                if sys.modules.get("datasketch") is shell:
+                    del sys.modules["datasketch"]
+        return loaded.MinHash
 
 
 def _template(p: Params) -> MinHash:
     """A MinHash with its permutations built once (building them costs more than hashing a body)."""
     key = (p.num_perm, p.seed)
     if key not in _TEMPLATES:
-        # imported on first use: the datasketch package imports scipy for its LSH classes (~60 MB
-        # and ~0.9 s a process), which a process that never hashes a body (the parent of
-        # `crawlall --processes`, a fetch-only crawl) should not pay for
-        from datasketch import MinHash
-
-        _TEMPLATES[key] = MinHash(num_perm=p.num_perm, seed=p.seed, scheme="affine32")
+        # loaded on first use, without scipy (minhash_class): a process that never hashes a body
+        # (the parent of `crawlall --processes`, a fetch-only crawl) loads none of datasketch
+        _TEMPLATES[key] = minhash_class()(num_perm=p.num_perm, seed=p.seed, scheme="affine32")
     return _TEMPLATES[key]
 
 
@@ -229,10 +257,8 @@ def signature(body: str | None, p: Params = DEFAULT) -> Signature:
 
 def as_minhash(sig: Signature, p: Params = DEFAULT) -> MinHash:
     """The datasketch ``MinHash`` of a signature."""
-    from datasketch import MinHash
-
     t = _template(p)
-    return MinHash(seed=p.seed, hashvalues=sig.hashvalues, permutations=t.permutations, scheme="affine32")
+    return minhash_class()(seed=p.seed, hashvalues=sig.hashvalues, permutations=t.permutations, scheme="affine32")
 
 
 # ------------------------------------------------------------------ b-bit MinHash
