@@ -6,7 +6,8 @@ One Python process crawls on one core: its engine, parsing and extraction share 
 1. checks everything as a one-process run does (exit 2 before crawling), takes the archive's
    crawl lock and picks the run id;
 2. spreads the sources over N child processes by the requests their last crawls made (heaviest
-   first to the least loaded part; round robin over the sorted names when none was crawled), each a
+   first to the least loaded part; round robin over the sorted names when none was crawled), the
+   lightest part first (it publishes first, so a part done early does not idle), each a
    ``scrapy crawlall --part <run_id>.p<k>`` of its share: its own crawlers, journal and
    published files under the part's run id (the convention of distributed workers:
    ``split_part(run_id, '.', 1)`` is the run's), logging into the run's one log file;
@@ -55,18 +56,24 @@ def process_count(value, settings) -> int:
 
 
 def spread(names: list[str], n: int, work: dict[str, float] | None = None) -> list[list[str]]:
-    """The sources of each part (at most one part per source, none empty), each part's sorted.
+    """The sources of each part (at most one part per source, none empty), each part's sorted,
+    the lightest part first.
 
     With ``work`` (a source's expected requests: :func:`expected_work`), heaviest first, each
     source goes to the part with the least work so far (the longest-processing-time rule; ties:
     fewer sources, then the earlier part); a source it does not know counts as the median of those
-    it knows. Without any: round robin over the sorted names."""
+    it knows. Without any: round robin over the sorted names.
+
+    The parts publish their copy decisions in part order, a part that is done waiting until every
+    earlier part has exited. Lightest first, a part that is done early publishes and exits (its
+    memory freed) instead of idling until the heaviest one is done; the order stays fixed by the
+    sources and their history, never by which part finished first."""
     names = sorted(names)
     n = max(1, min(n, len(names)))
     work = work or {}
     known = [w for name, w in work.items() if name in names and w > 0]
     if not known:
-        return [names[k::n] for k in range(n)]
+        return sorted((names[k::n] for k in range(n)), key=lambda g: (len(g), g))
     typical = statistics.median_high(known)
     weight = {name: work.get(name) or typical for name in names}
     loads = [0.0] * n
@@ -75,7 +82,7 @@ def spread(names: list[str], n: int, work: dict[str, float] | None = None) -> li
         k = min(range(n), key=lambda i: (loads[i], len(groups[i]), i))
         loads[k] += weight[name]
         groups[k].append(name)
-    return [sorted(g) for g in groups]
+    return sorted((sorted(g) for g in groups), key=lambda g: (sum(weight[x] for x in g), len(g), g))
 
 
 def expected_work(archive, names: list[str], runs: int = 5) -> dict[str, float]:

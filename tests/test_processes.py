@@ -146,17 +146,18 @@ def test_sources_are_spread_over_the_parts_once_each():
 
     names = ["e", "a", "d", "c", "b"]
     groups = spread(names, 2)
-    assert groups == [["a", "c", "e"], ["b", "d"]]
+    assert groups == [["b", "d"], ["a", "c", "e"]]  # the lightest part first: it publishes first
     assert spread(names, 9) == [[n] for n in sorted(names)]  # never an empty part
     assert spread(["a"], 4) == [["a"]]
     assert part_ids("R", 2) == ["R.p1", "R.p2"]
     # by expected requests: heaviest first, each to the part with the least so far
     work = {"a": 100, "b": 90, "c": 60, "d": 40, "e": 10}
-    assert spread(names, 2, work) == [["a", "d", "e"], ["b", "c"]]  # 150 / 150; by name 170 / 130
+    assert spread(names, 2, work) == [["b", "c"], ["a", "d", "e"]]  # 150 / 150; by name 170 / 130
     assert spread(names, 3, work) == [["a"], ["b", "e"], ["c", "d"]]
+    assert spread(names, 2, dict(work, a=300)) == [["b", "c", "d", "e"], ["a"]]  # 200 / 300: the lightest first
     # a source never crawled counts as the median of the known ones: "c" as 40 (as 0 it would go
     # with "a" and "e", as their mean, 35, with "b" and "e")
-    assert spread(names, 2, {"a": 50, "b": 40, "d": 30, "e": 20}) == [["a", "d", "e"], ["b", "c"]]
+    assert spread(names, 2, {"a": 50, "b": 40, "d": 30, "e": 20}) == [["b", "c"], ["a", "d", "e"]]
     assert spread(names, 2, {}) == spread(names, 2, None) == groups  # no history: by name
     assert spread(names, 2, {"z": 5}) == groups  # history of other sources only: by name
 
