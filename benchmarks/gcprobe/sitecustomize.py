@@ -6,7 +6,8 @@ A diagnostic, not part of make bench (docs/BENCHMARKS.md, "The collector"): each
 parent of ``crawlall --processes`` and its parts alike, since they inherit the environment)
 times the collector's passes with ``gc.callbacks`` and writes, when it exits, one line to
 ``$GCPROBE_DIR/gc-<pid>.txt``: the collector's CPU seconds, the passes per generation, its
-thresholds and frozen objects at that moment, the process's own CPU seconds and its arguments.
+thresholds and frozen objects at that moment, Arrow's default memory pool (``-`` when pyarrow
+was not imported), the process's own CPU seconds and its arguments.
 """
 
 import atexit
@@ -36,7 +37,13 @@ def _write():
     with open(os.path.join(folder, f"gc-{os.getpid()}.txt"), "w", encoding="utf-8") as out:
         out.write(f"gc_cpu_s={_spent['s']:.3f} passes={_compact(_spent['passes'])} "
                   f"threshold={_compact(gc.get_threshold())} "
-                  f"frozen={gc.get_freeze_count()} cpu_s={time.process_time():.2f} argv={' '.join(sys.argv[1:4])}\n")
+                  f"frozen={gc.get_freeze_count()} arrow_pool={_arrow_pool()} cpu_s={time.process_time():.2f} "
+                  f"argv={' '.join(sys.argv[1:4])}\n")
+
+
+def _arrow_pool() -> str:
+    pyarrow = sys.modules.get("pyarrow")
+    return pyarrow.default_memory_pool().backend_name if pyarrow is not None else "-"
 
 
 gc.callbacks.append(_callback)
