@@ -155,11 +155,11 @@ def crawl(name: str, base_url: str, workdir: Path, fetch_only: bool = False, ser
     sampler = threading.Thread(target=sample, daemon=True)
     sampler.start()
     spy = None
-    if profile is not None:
-        spy = subprocess.Popen([str(Path(sys.executable).with_name("py-spy")), "record", "--pid", str(proc.pid),
-                                "--subprocesses", "--rate", "100", "--idle", "--nonblocking", "--format", "raw", "-o", str(profile)],
-                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    try:
+    try:  # the crawl is stopped if anything here fails (py-spy missing: run through `make bench`)
+        if profile is not None:
+            spy = subprocess.Popen([str(Path(sys.executable).with_name("py-spy")), "record", "--pid", str(proc.pid),
+                                    "--subprocesses", "--rate", "100", "--idle", "--nonblocking", "--format", "raw",
+                                    "-o", str(profile)], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
         _, status, usage = os.wait4(proc.pid, 0)
     except BaseException:
         proc.send_signal(signal.SIGINT)
