@@ -223,16 +223,16 @@ def minhash_class() -> type[MinHash]:
     if package is not None and hasattr(package, "MinHash"):
         return package.MinHash
     with _LOADING:
-        loaded = sys.modules.get("datasketch.minhash")
-        if loaded is None:
+        if "datasketch.minhash" not in sys.modules and "datasketch" not in sys.modules:
             shell = importlib.util.module_from_spec(importlib.util.find_spec("datasketch"))
             sys.modules["datasketch"] = shell
             try:
-                loaded = importlib.import_module("datasketch.minhash")
+                importlib.import_module("datasketch.minhash")
             finally:
                 if sys.modules.get("datasketch") is shell:
                     del sys.modules["datasketch"]
-        return loaded.MinHash
+        # a package being imported (or imported) elsewhere is left as it is: its own minhash module
+        return importlib.import_module("datasketch.minhash").MinHash
 
 
 def _template(p: Params) -> MinHash:
