@@ -25,8 +25,8 @@ Arrow's buffers (a segment's table, its Parquet file, the state files read back)
 system allocator, tuned as above, rather than from Arrow's own (mimalloc), which keeps what it
 freed. On the bench site a crawl process's first 5,000-row publish left its anonymous memory
 ~125 MB higher for the rest of the crawl with mimalloc, ~65 MB with the system allocator; the
-biggest process of a 6,000-article bench crawl peaked at 277-279 MB, 231 MB (same CPU within the
-machine's noise). Arrow picks its default pool once, when pyarrow is imported, from
+biggest process of a 6,000-article bench crawl peaked at 277-279 MB with mimalloc, 231 MB with the
+system allocator (same CPU within the machine's noise; docs/BENCHMARKS.md). Arrow picks its default pool once, when pyarrow is imported, from
 ``ARROW_DEFAULT_MEMORY_POOL``: importing :mod:`crawler` (as every ``scrapy`` command does, before
 any pyarrow import) sets it to ``system`` unless it is set already.
 """
