@@ -217,11 +217,8 @@ def minhash_class() -> type[MinHash]:
     ``hashfunc`` module it imports) is loaded under its own name below a package module whose
     ``__init__`` is not run; that shell leaves ``sys.modules`` at once, so an ``import datasketch``
     later in the process runs the package as usual and finds the same ``MinHash`` class. A process
-    that imported the package already gets its class.
+    that imported the package (or is importing it) gets the class through it.
     """
-    package = sys.modules.get("datasketch")
-    if package is not None and hasattr(package, "MinHash"):
-        return package.MinHash
     with _LOADING:
         if "datasketch.minhash" not in sys.modules and "datasketch" not in sys.modules:
             shell = importlib.util.module_from_spec(importlib.util.find_spec("datasketch"))
@@ -231,7 +228,6 @@ def minhash_class() -> type[MinHash]:
             finally:
                 if sys.modules.get("datasketch") is shell:
                     del sys.modules["datasketch"]
-        # a package being imported (or imported) elsewhere is left as it is: its own minhash module
         return importlib.import_module("datasketch.minhash").MinHash
 
 
