@@ -82,7 +82,8 @@ def spread(names: list[str], n: int, work: dict[str, float] | None = None) -> li
         k = min(range(n), key=lambda i: (loads[i], len(groups[i]), i))
         loads[k] += weight[name]
         groups[k].append(name)
-    return sorted((sorted(g) for g in groups), key=lambda g: (sum(weight[x] for x in g), len(g), g))
+    lightest_first = sorted(range(n), key=lambda k: (loads[k], len(groups[k]), sorted(groups[k])))
+    return [sorted(groups[k]) for k in lightest_first]
 
 
 def expected_work(archive, names: list[str], runs: int = 5) -> dict[str, float]:
