@@ -28,6 +28,7 @@ from __future__ import annotations
 import logging
 import re
 
+from pipelines.dates import language_tag, parse_date
 from pipelines.extraction.dateline import date_lines
 from pipelines.extraction.generic import generic_body
 from pipelines.extraction.metadata import canonical_link, read_metadata
@@ -67,8 +68,6 @@ def _layout_date(source, meta: dict, hints: dict):
     """A publication date good enough to pick the layout version (day precision)."""
     if source is None or len(source.layouts) < 2:
         return None
-    from pipelines.dates import parse_date  # local: dates imports nothing from here, but keep import cheap
-
     for raw in ((meta.get("published_at_raw") or (None,))[0], hints.get("published_raw")):
         if raw:
             dt, _ = parse_date(str(raw), fetched_at=None, tz=source.timezone)
@@ -117,8 +116,6 @@ def _language(value: str | None, default: str | None) -> str | None:
 def _locale(value: str | None) -> str | None:
     """The page's language tag with its region (``en_US`` -> ``en-us``), spelled as pipelines.dates
     reads it; None for anything that is not one tag."""
-    from pipelines.dates import language_tag  # local, as in _layout_date
-
     tag = language_tag(value)
     return tag if re.fullmatch(r"[a-z]{2,3}(?:-[a-z0-9]{2,8})*", tag) else None
 
